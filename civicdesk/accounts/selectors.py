@@ -1,0 +1,28 @@
+"""Reads on staff and teams."""
+
+from __future__ import annotations
+
+from django.db.models import F, QuerySet
+
+from civicdesk.accounts.models import Role, Team, User
+
+
+def available_agents_in_rota_order(*, team_id: int) -> QuerySet[User]:
+    """Available, active members of a team; whoever was assigned longest ago comes first."""
+    return (
+        User.objects.filter(teams__id=team_id, is_active=True, is_available=True)
+        .exclude(role=Role.ADMIN)
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+    )
+
+
+def staff_for_assignment() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).exclude(role=Role.ADMIN).order_by("full_name")
+
+
+def teams_of(*, user: User) -> QuerySet[Team]:
+    return Team.objects.filter(members=user)
+
+
+def is_supervisor(user: User) -> bool:
+    return user.role in (Role.SUPERVISOR, Role.ADMIN) or user.is_superuser

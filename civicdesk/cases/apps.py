@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "civicdesk.cases"
+    label = "cases"
+
+    def ready(self) -> None:
+        from civicdesk.cases.intake import handle_inbound_message
+        from civicdesk.channels.registry import set_inbound_handler
+
+        set_inbound_handler(handle_inbound_message)

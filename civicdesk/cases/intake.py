@@ -1,0 +1,147 @@
+"""The inbound pipeline: a channel message becomes case work.
+
+identify the citizen → thread onto an open case or open one → classify → route → SLA clocks →
+live update after commit. Called by the channels framework for each stored payload, inside its
+transaction: any error rolls everything back and leaves the payload failed and replayable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from civicdesk.cases.catalogue import clean_answers, service_with_attributes
+from civicdesk.cases.models import Case, Service
+from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
+from civicdesk.cases.status import ACCEPTS_CONTACT
+from civicdesk.channels import registry
+from civicdesk.channels.contracts import InboundMessage
+from civicdesk.citizens.models import Citizen
+from civicdesk.citizens.services import ContactInput, identify_citizen
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError, NotFound
+from civicdesk.routing.services import classify_text
+
+
+def handle_inbound_message(message: InboundMessage) -> str:
+    """Turn one inbound message into case work; returns the case reference."""
+    with transaction.atomic():
+        case = _case_named_by(message)
+        contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
+        if case is not None:
+            if contacts:
+                # New contact points learned from a reply belong to the case's citizen.
+                _learn_contact_points(case.citizen, contacts)
+        else:
+            citizen = identify_citizen(
+                contacts=contacts,
+                full_name=message.sender_name,
+                language=message.language,
+                channel=message.channel,
+            )
+            case = _open_case_of_sender(citizen, message) if _threads(message) else None
+            if case is None:
+                case = _open_new_case(citizen, message)
+        record_citizen_message(
+            case=case,
+            body=message.body,
+            channel=message.channel,
+            author_label=message.sender_name or str(case.citizen),
+            attachments=[
+                NewAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
+                for a in message.attachments
+            ],
+            at=message.received_at,
+        )
+        return case.reference
+
+
+def _threads(message: InboundMessage) -> bool:
+    return not message.service_code and registry.adapter_for(message.channel).threads_by_sender
+
+
+def _case_named_by(message: InboundMessage) -> Case | None:
+    if message.status_token:
+        case = (
+            Case.objects.select_related("citizen").filter(public_token=message.status_token).first()
+        )
+        if case is None:
+            raise NotFound("The status link is not valid.")
+    elif message.case_reference:
+        case = (
+            Case.objects.select_related("citizen")
+            .filter(reference=message.case_reference.strip().upper())
+            .first()
+        )
+        if case is None:
+            raise NotFound(f"No case {message.case_reference}.")
+    else:
+        return None
+    # A closed case is finished: new contact about it starts a new case for the same citizen.
+    if case.status not in ACCEPTS_CONTACT:
+        raise DomainError(f"Case {case.reference} is closed; please start a new request.")
+    return case
+
+
+def _learn_contact_points(citizen: Citizen, contacts: list[ContactInput]) -> None:
+    from civicdesk.citizens.models import ContactPoint
+    from civicdesk.citizens.services import normalised_contacts
+
+    for kind, value in normalised_contacts(contacts):
+        ContactPoint.objects.get_or_create(kind=kind, value=value, defaults={"citizen": citizen})
+
+
+def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | None:
+    window = timedelta(days=settings.CIVICDESK_THREAD_WINDOW_DAYS)
+    return (
+        Case.objects.filter(
+            citizen=citizen,
+            channel=message.channel,
+            status__in=list(ACCEPTS_CONTACT),
+            last_activity_at__gte=now() - window,
+        )
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def _open_new_case(citizen: Citizen, message: InboundMessage) -> Case:
+    service: Service | None = None
+    priority = ""
+    classified_by = ""
+    answers: dict[str, object] = {}
+    if message.service_code:
+        service = service_with_attributes(code=message.service_code)
+        if service is None:
+            raise DomainError(f"Unknown service {message.service_code!r}.")
+        answers = clean_answers(service=service, answers=message.answers)
+    else:
+        if message.answers:
+            raise DomainError("Answers need a service_code to say which questions they answer.")
+        classification = classify_text(text=f"{message.subject}\n{message.body}")
+        if classification is not None:
+            service = Service.objects.filter(
+                code=classification.service_code, is_active=True
+            ).first()
+            priority = classification.priority
+            if service is not None:
+                classified_by = f"rule: {classification.rule_name}"
+    subject = message.subject or _subject_from(message.body) or (service.name if service else "")
+    return open_case(
+        citizen=citizen,
+        channel=message.channel,
+        subject=subject,
+        service=service,
+        answers=answers,
+        priority=priority,
+        language=message.language,
+        opened_at=message.received_at,
+        classified_by=classified_by,
+    )
+
+
+def _subject_from(body: str) -> str:
+    first_line = body.strip().splitlines()[0] if body.strip() else ""
+    return first_line[:80] + ("…" if len(first_line) > 80 else "")

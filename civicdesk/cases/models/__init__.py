@@ -1,0 +1,27 @@
+from civicdesk.cases.models.case import (
+    Attachment,
+    Case,
+    CaseEvent,
+    EventKind,
+    Priority,
+    ReferenceSequence,
+)
+from civicdesk.cases.models.catalogue import (
+    AttributeDatatype,
+    Service,
+    ServiceAttribute,
+    ServiceGroup,
+)
+
+__all__ = [
+    "Attachment",
+    "AttributeDatatype",
+    "Case",
+    "CaseEvent",
+    "EventKind",
+    "Priority",
+    "ReferenceSequence",
+    "Service",
+    "ServiceAttribute",
+    "ServiceGroup",
+]

@@ -1,0 +1,173 @@
+"""Cases and their timelines."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicdesk.cases.status import ACCEPTS_CONTACT, FINISHED, CaseStatus
+from civicdesk.core.models import TimeStampedModel
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+
+
+class ReferenceSequence(models.Model):
+    """The last case number used per prefix and year: RIV-2026-000123."""
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="reference_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last_value}"
+
+
+class Case(TimeStampedModel):
+    reference = models.CharField(max_length=30, unique=True)
+    public_token = models.CharField(
+        max_length=64, unique=True, help_text=_("Secret of the citizen's private status link.")
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=[(s.value, s.value.title()) for s in CaseStatus],
+        default=CaseStatus.NEW,
+        db_index=True,
+    )
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.NORMAL)
+    subject = models.CharField(max_length=255, blank=True)
+    service = models.ForeignKey(
+        "cases.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(max_length=30, help_text=_("The channel the case came in by."))
+    citizen = models.ForeignKey("citizens.Citizen", on_delete=models.PROTECT, related_name="cases")
+    language = models.CharField(max_length=10, default="en")
+    queue = models.ForeignKey(
+        "routing.Queue", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    classified_by = models.CharField(max_length=160, blank=True)
+    sla_policy_name = models.CharField(max_length=120, blank=True)
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # The next target that can still be met or missed; inbox sorts by it.
+    sla_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["assignee", "status", "sla_due_at"], name="case_inbox_mine"),
+            models.Index(fields=["queue", "status", "sla_due_at"], name="case_inbox_queue"),
+            models.Index(fields=["citizen", "created_at"], name="case_citizen_history"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def status_value(self) -> CaseStatus:
+        return CaseStatus(self.status)
+
+    @property
+    def accepts_contact(self) -> bool:
+        return self.status_value in ACCEPTS_CONTACT
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status_value in FINISHED
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Case opened")
+    MESSAGE_IN = "message_in", _("Message from citizen")
+    MESSAGE_OUT = "message_out", _("Reply to citizen")
+    NOTE = "note", _("Internal note")
+    STATUS = "status", _("Status changed")
+    ASSIGNMENT = "assignment", _("Assignment")
+    CLASSIFIED = "classified", _("Classified")
+    SLA = "sla", _("Service level")
+
+
+PUBLIC_KINDS = (EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT, EventKind.CREATED, EventKind.STATUS)
+
+
+class CaseEvent(models.Model):
+    """One entry on a case's timeline. Messages, notes and changes alike, in order."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    created_at = models.DateTimeField(db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who wrote an inbound message: the citizen. Kept for display when the author is not staff.
+    author_label = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=30, blank=True)
+    body = models.TextField(blank=True)
+    is_public = models.BooleanField(
+        default=False, help_text=_("Shown to the citizen on their status page.")
+    )
+    data = models.JSONField(default=dict, blank=True)
+    delivery = models.ForeignKey(
+        "contact_channels.OutboundDelivery",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    payload = models.ForeignKey(
+        "contact_channels.InboundPayload",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"attachments/{instance.event.case.reference}/{filename}"
+
+
+class Attachment(models.Model):
+    event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,0 +1,157 @@
+"""Reads on cases. Access-checked fetches answer "not found" for missing and forbidden alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+
+from civicdesk.accounts.models import User
+from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind
+from civicdesk.cases.status import FINISHED, CaseStatus
+from civicdesk.core.errors import NotFound
+
+INBOX_VIEWS = ("mine", "team", "unassigned", "all")
+SORTS = {
+    "sla": (F("sla_due_at").asc(nulls_last=True), "-created_at"),
+    "newest": ("-created_at",),
+    "oldest": ("created_at",),
+    "activity": (F("last_activity_at").desc(nulls_last=True),),
+}
+OPEN_STATUSES = [s.value for s in CaseStatus if s not in FINISHED]
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    view: str = "mine"
+    status: str = "open"  # "open" = every unfinished status, "" = any, or one status
+    service_id: int | None = None
+    channel: str = ""
+    queue_id: int | None = None
+    priority: str = ""
+    search: str = ""
+    sort: str = "sla"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _visible_cases(user: User) -> QuerySet[Case]:
+    # Every active member of staff sees every case for now; per-service visibility narrows this.
+    if not user.is_active:
+        return Case.objects.none()
+    return Case.objects.all()
+
+
+def inbox_queryset(*, user: User, filters: InboxFilters) -> QuerySet[Case]:
+    query = _visible_cases(user).select_related("service", "citizen", "queue", "assignee")
+    if filters.view == "mine":
+        query = query.filter(assignee=user)
+    elif filters.view == "team":
+        query = query.filter(queue__team__members=user)
+    elif filters.view == "unassigned":
+        query = query.filter(assignee__isnull=True)
+    if filters.status == "open":
+        query = query.filter(status__in=OPEN_STATUSES)
+    elif filters.status:
+        query = query.filter(status=filters.status)
+    if filters.service_id:
+        query = query.filter(service_id=filters.service_id)
+    if filters.channel:
+        query = query.filter(channel=filters.channel)
+    if filters.queue_id:
+        query = query.filter(queue_id=filters.queue_id)
+    if filters.priority:
+        query = query.filter(priority=filters.priority)
+    if filters.search:
+        term = filters.search.strip()
+        query = query.filter(
+            Q(reference__iexact=term)
+            | Q(subject__icontains=term)
+            | Q(citizen__full_name__icontains=term)
+        )
+    return query.order_by(*SORTS.get(filters.sort, SORTS["sla"]), "-id")
+
+
+def inbox_page(
+    *, user: User, filters: InboxFilters, page: int = 1, per_page: int = 25
+) -> Page[Case]:
+    """One page of the inbox: two queries (count and rows) whatever the page size."""
+    paginator = Paginator(inbox_queryset(user=user, filters=filters), per_page)
+    return paginator.get_page(page)
+
+
+def inbox_counts(*, user: User) -> dict[str, int]:
+    """Open cases per inbox view, in one query."""
+    open_cases = _visible_cases(user).filter(status__in=OPEN_STATUSES)
+    return open_cases.aggregate(
+        mine=Count("id", filter=Q(assignee=user)),
+        team=Count("id", filter=Q(queue__team__members=user), distinct=True),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        all=Count("id", distinct=True),
+    )
+
+
+def access_case_by_reference(user: User, reference: str) -> Case:
+    case = (
+        _visible_cases(user)
+        .select_related("service", "citizen", "queue", "queue__team", "assignee")
+        .filter(reference=reference.strip().upper())
+        .first()
+    )
+    if case is None:
+        raise NotFound(f"No case {reference}.")
+    return case
+
+
+def case_by_public_token(token: str) -> Case | None:
+    if not token or len(token) > 64:
+        return None
+    return Case.objects.select_related("service").filter(public_token=token).first()
+
+
+def case_by_reference(reference: str) -> Case | None:
+    return (
+        Case.objects.select_related("service", "queue", "assignee")
+        .filter(reference=reference.strip().upper())
+        .first()
+    )
+
+
+def timeline(*, case: Case, public_only: bool) -> QuerySet[CaseEvent]:
+    events = CaseEvent.objects.filter(case=case).select_related("author", "delivery")
+    if public_only:
+        events = events.filter(is_public=True).exclude(kind=EventKind.NOTE)
+    return events.prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    ).order_by("created_at", "id")
+
+
+def citizen_cases(*, citizen_id: int, exclude_case_id: int | None = None) -> QuerySet[Case]:
+    """Every case of a citizen, newest first, from any channel."""
+    query = Case.objects.filter(citizen_id=citizen_id).select_related("service")
+    if exclude_case_id:
+        query = query.exclude(pk=exclude_case_id)
+    return query.order_by("-created_at")
+
+
+def recent_cases(*, limit: int = 20) -> QuerySet[Case]:
+    return Case.objects.select_related("service", "queue", "assignee").order_by(
+        "-created_at", "-id"
+    )[:limit]
+
+
+def case_row(case: Case) -> dict[str, Any]:
+    """The operator-facing summary of a case (CLI and API share it)."""
+    return {
+        "reference": case.reference,
+        "channel": case.channel,
+        "service": case.service.code if case.service else None,
+        "status": case.status,
+        "priority": case.priority,
+        "queue": case.queue.name if case.queue else None,
+        "assignee": case.assignee.email if case.assignee else None,
+        "subject": case.subject,
+        "created_at": case.created_at.isoformat(),
+        "sla_due_at": case.sla_due_at.isoformat() if case.sla_due_at else None,
+    }

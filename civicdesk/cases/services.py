@@ -1,0 +1,451 @@
+"""Writes on cases. Every change that agents should see live publishes an event after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from civicdesk.accounts.models import User
+from civicdesk.cases.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    EventKind,
+    Priority,
+    ReferenceSequence,
+    Service,
+)
+from civicdesk.cases.status import (
+    CaseStatus,
+    InvalidTransition,
+    check_transition,
+    status_after_agent_reply,
+    status_after_citizen_contact,
+)
+from civicdesk.channels import registry
+from civicdesk.channels.contracts import OutgoingMessage
+from civicdesk.channels.services import queue_delivery
+from civicdesk.citizens.models import Citizen
+from civicdesk.citizens.selectors import first_contact_value
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError
+from civicdesk.core.tokens import new_token
+from civicdesk.realtime.publish import publish, user_group
+from civicdesk.routing.models import Queue
+from civicdesk.routing.services import default_queue, next_agent_for
+from civicdesk.sla.services import compute_targets
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+# --- references ---------------------------------------------------------------------------
+
+
+def next_reference(*, at: datetime) -> str:
+    """The next human-friendly reference, e.g. RIV-2026-000123. Call inside a transaction."""
+    prefix = settings.CIVICDESK_REFERENCE_PREFIX
+    year = timezone.localtime(at).year
+    sequence, _ = ReferenceSequence.objects.select_for_update().get_or_create(
+        prefix=prefix, year=year
+    )
+    ReferenceSequence.objects.filter(pk=sequence.pk).update(last_value=F("last_value") + 1)
+    sequence.refresh_from_db(fields=["last_value"])
+    return f"{prefix}-{year}-{sequence.last_value:06d}"
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def _case_event_data(case: Case) -> dict[str, Any]:
+    return {
+        "reference": case.reference,
+        "status": case.status,
+        "queue_id": case.queue_id,
+        "assignee_id": case.assignee_id,
+        "priority": case.priority,
+    }
+
+
+def _publish_case(kind: str, case: Case) -> None:
+    groups = ["workspace"]
+    if case.assignee_id:
+        groups.append(user_group(case.assignee_id))
+    publish(kind, _case_event_data(case), groups=groups)
+
+
+def _add_event(
+    *,
+    case: Case,
+    kind: str,
+    at: datetime | None = None,
+    author: User | None = None,
+    body: str = "",
+    is_public: bool = False,
+    channel: str = "",
+    author_label: str = "",
+    data: dict[str, Any] | None = None,
+    **links: Any,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        created_at=at or now(),
+        author=author,
+        body=body,
+        is_public=is_public,
+        channel=channel,
+        author_label=author_label,
+        data=data or {},
+        **links,
+    )
+
+
+def _save_attachments(event: CaseEvent, attachments: Sequence[NewAttachment]) -> None:
+    limit = settings.CIVICDESK_MAX_ATTACHMENT_BYTES
+    for item in attachments:
+        if len(item.content) > limit:
+            raise DomainError(
+                f"{item.filename} is larger than the {limit // (1024 * 1024)} MB limit"
+            )
+        name = get_valid_filename(item.filename)[:150] or "attachment"
+        attachment = Attachment(
+            event=event,
+            filename=name,
+            content_type=item.content_type[:120],
+            size=len(item.content),
+        )
+        attachment.file.save(name, ContentFile(item.content), save=True)
+
+
+# --- opening and routing --------------------------------------------------------------------
+
+
+def _apply_sla(case: Case, *, start: datetime) -> None:
+    targets = compute_targets(
+        policy_id=case.service.sla_policy_id if case.service else None,
+        priority=case.priority,
+        start=start,
+    )
+    if targets is None:
+        return
+    case.sla_policy_name = targets.policy_name
+    case.first_response_due_at = targets.first_response_due_at
+    case.resolution_due_at = targets.resolution_due_at
+    case.sla_due_at = targets.first_response_due_at
+
+
+def _route(case: Case, *, at: datetime) -> None:
+    queue = (case.service.queue if case.service else None) or default_queue()
+    case.queue = queue
+    case.assignee = next_agent_for(queue=queue) if queue else None
+    if case.assignee is not None:
+        _add_event(
+            case=case,
+            kind=EventKind.ASSIGNMENT,
+            at=at,
+            data={
+                "to": case.assignee.get_full_name(),
+                "to_id": case.assignee_id,
+                "queue": queue.name if queue else "",
+                "automatic": True,
+            },
+        )
+    elif queue is not None:
+        _add_event(
+            case=case,
+            kind=EventKind.ASSIGNMENT,
+            at=at,
+            data={"queue": queue.name, "waiting": True, "automatic": True},
+        )
+
+
+@transaction.atomic
+def open_case(
+    *,
+    citizen: Citizen,
+    channel: str,
+    subject: str,
+    service: Service | None,
+    answers: dict[str, Any] | None = None,
+    priority: str = "",
+    language: str = "",
+    opened_at: datetime | None = None,
+    classified_by: str = "",
+) -> Case:
+    """A new case: referenced, routed to a queue and an agent, with service-level targets."""
+    at = opened_at or now()
+    case = Case(
+        reference=next_reference(at=at),
+        public_token=new_token(24),
+        citizen=citizen,
+        channel=channel,
+        subject=subject[:255],
+        service=service,
+        answers=answers or {},
+        priority=priority or (service.default_priority if service else Priority.NORMAL),
+        language=language or citizen.preferred_language,
+        classified_by=classified_by,
+        last_activity_at=at,
+    )
+    _apply_sla(case, start=at)
+    case.save()
+    _add_event(
+        case=case,
+        kind=EventKind.CREATED,
+        at=at,
+        is_public=True,
+        channel=channel,
+        data={"service": service.name if service else ""},
+    )
+    if classified_by:
+        _add_event(case=case, kind=EventKind.CLASSIFIED, at=at, data={"by": classified_by})
+    _route(case, at=at)
+    case.save(update_fields=["queue", "assignee", "updated_at"])
+    _publish_case("case.created", case)
+    return case
+
+
+@transaction.atomic
+def record_citizen_message(
+    *,
+    case: Case,
+    body: str,
+    channel: str,
+    author_label: str = "",
+    attachments: Sequence[NewAttachment] = (),
+    payload_id: int | None = None,
+    at: datetime | None = None,
+) -> CaseEvent:
+    """A message from the citizen on a case; a resolved case reopens, a waiting one opens."""
+    when = at or now()
+    event = _add_event(
+        case=case,
+        kind=EventKind.MESSAGE_IN,
+        at=when,
+        body=body,
+        is_public=True,
+        channel=channel,
+        author_label=author_label,
+        payload_id=payload_id,
+    )
+    _save_attachments(event, attachments)
+    new_status = status_after_citizen_contact(case.status_value)
+    update = ["last_activity_at", "updated_at"]
+    case.last_activity_at = when
+    if new_status != case.status_value:
+        _add_event(
+            case=case,
+            kind=EventKind.STATUS,
+            at=when,
+            is_public=True,
+            data={"from": case.status, "to": new_status.value, "automatic": True},
+        )
+        case.status = new_status.value
+        update.append("status")
+        if new_status is CaseStatus.REOPENED:
+            case.resolved_at = None
+            case.sla_due_at = case.resolution_due_at
+            update += ["resolved_at", "sla_due_at"]
+    case.save(update_fields=update)
+    _publish_case("case.message_received", case)
+    return event
+
+
+# --- agent actions --------------------------------------------------------------------------
+
+
+def reply_channel(case: Case) -> str:
+    """Replies go back by the channel the citizen last wrote in."""
+    last_in = (
+        CaseEvent.objects.filter(case=case, kind=EventKind.MESSAGE_IN)
+        .order_by("-created_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return last_in or case.channel
+
+
+@transaction.atomic
+def reply_to_case(
+    *, case: Case, author: User, body: str, attachments: Sequence[NewAttachment] = ()
+) -> CaseEvent:
+    """Answer the citizen in the channel they used; the first reply meets first response."""
+    body = body.strip()
+    if not body:
+        raise DomainError("A reply needs some text.")
+    channel = reply_channel(case)
+    adapter = registry.adapter_for(channel)
+    recipient = ""
+    for kind in adapter.recipient_kinds:
+        recipient = first_contact_value(citizen_id=case.citizen_id, kind=kind) or ""
+        if recipient:
+            break
+    at = now()
+    delivery = queue_delivery(
+        message=OutgoingMessage(
+            channel=channel,
+            recipient=recipient,
+            body=body,
+            subject=f"[{case.reference}] {case.subject}",
+            thread_reference=case.reference,
+        )
+    )
+    event = _add_event(
+        case=case,
+        kind=EventKind.MESSAGE_OUT,
+        at=at,
+        author=author,
+        body=body,
+        is_public=True,
+        channel=channel,
+        delivery=delivery,
+    )
+    _save_attachments(event, attachments)
+    update = ["last_activity_at", "updated_at"]
+    case.last_activity_at = at
+    if case.first_responded_at is None:
+        case.first_responded_at = at
+        case.sla_due_at = case.resolution_due_at
+        update += ["first_responded_at", "sla_due_at"]
+    new_status = status_after_agent_reply(case.status_value)
+    if new_status != case.status_value:
+        _add_event(
+            case=case,
+            kind=EventKind.STATUS,
+            at=at,
+            author=author,
+            is_public=True,
+            data={"from": case.status, "to": new_status.value},
+        )
+        case.status = new_status.value
+        update.append("status")
+    case.save(update_fields=update)
+    _publish_case("case.replied", case)
+    return event
+
+
+@transaction.atomic
+def add_internal_note(*, case: Case, author: User, body: str) -> CaseEvent:
+    """A note for colleagues only: never shown to the citizen, never sent."""
+    body = body.strip()
+    if not body:
+        raise DomainError("A note needs some text.")
+    event = _add_event(case=case, kind=EventKind.NOTE, author=author, body=body)
+    _publish_case("case.note_added", case)
+    return event
+
+
+@transaction.atomic
+def change_case_status(*, case: Case, status: str, by: User) -> Case:
+    try:
+        target = CaseStatus(status)
+        check_transition(case.status_value, target)
+    except ValueError as exc:
+        message = str(exc) if isinstance(exc, InvalidTransition) else f"Unknown status {status!r}"
+        raise DomainError(message) from exc
+    at = now()
+    _add_event(
+        case=case,
+        kind=EventKind.STATUS,
+        at=at,
+        author=by,
+        is_public=True,
+        data={"from": case.status, "to": target.value},
+    )
+    case.status = target.value
+    update = ["status", "updated_at", "last_activity_at", "sla_due_at", "resolved_at"]
+    case.last_activity_at = at
+    if target in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        case.resolved_at = case.resolved_at or at
+        case.sla_due_at = None
+    else:
+        case.resolved_at = None
+        case.sla_due_at = (
+            case.first_response_due_at
+            if case.first_responded_at is None
+            else case.resolution_due_at
+        )
+    case.save(update_fields=update)
+    _publish_case("case.status_changed", case)
+    return case
+
+
+@transaction.atomic
+def assign_case(*, case: Case, assignee: User | None, by: User, queue: Queue | None = None) -> Case:
+    """Give the case to a colleague (or nobody), optionally moving it to another queue."""
+    if assignee is not None and not assignee.is_active:
+        raise DomainError(f"{assignee} is not an active member of staff.")
+    previous = case.assignee
+    previous_queue = case.queue
+    case.assignee = assignee
+    if queue is not None:
+        case.queue = queue
+    if previous == case.assignee and previous_queue == case.queue:
+        return case
+    _add_event(
+        case=case,
+        kind=EventKind.ASSIGNMENT,
+        author=by,
+        data={
+            "from": previous.get_full_name() if previous else "",
+            "to": assignee.get_full_name() if assignee else "",
+            "to_id": assignee.pk if assignee else None,
+            "queue": case.queue.name if case.queue else "",
+        },
+    )
+    case.save(update_fields=["assignee", "queue", "updated_at"])
+    groups = ["workspace"] + [user_group(u.pk) for u in (previous, assignee) if u is not None]
+    publish("case.assigned", _case_event_data(case), groups=groups)
+    return case
+
+
+@transaction.atomic
+def set_agent_available(*, agent: User, is_available: bool) -> int:
+    """Change an agent's presence; becoming available hands them waiting cases in turn.
+
+    Returns how many waiting cases were assigned.
+    """
+    User.objects.filter(pk=agent.pk).update(is_available=is_available)
+    agent.is_available = is_available
+    if not is_available:
+        return 0
+    waiting = (
+        Case.objects.select_for_update()
+        .filter(assignee__isnull=True, queue__team__members=agent, queue__auto_assign=True)
+        .exclude(status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED])
+        .order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
+    )
+    assigned = 0
+    for case in waiting:
+        chosen = next_agent_for(queue=case.queue) if case.queue else None
+        if chosen is None:
+            break
+        case.assignee = chosen
+        case.save(update_fields=["assignee", "updated_at"])
+        _add_event(
+            case=case,
+            kind=EventKind.ASSIGNMENT,
+            data={
+                "to": chosen.get_full_name(),
+                "to_id": chosen.pk,
+                "queue": case.queue.name if case.queue else "",
+                "automatic": True,
+            },
+        )
+        _publish_case("case.assigned", case)
+        assigned += 1
+    return assigned

@@ -1,0 +1,60 @@
+"""The generic API channel: contacts posted by integrations and staff tools over REST.
+
+Replies in this channel are read back by the integration through the API, so sending records
+them as delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from civicdesk.channels.contracts import (
+    ChannelAdapter,
+    DeliveryResult,
+    InboundMessage,
+    InvalidPayload,
+    OutgoingMessage,
+    RawPayload,
+    SenderContact,
+    attachments_field,
+    json_object,
+    text_field,
+)
+
+
+class ApiAdapter(ChannelAdapter):
+    kind = "api"
+    label = "API"
+    needs_recipient = False
+
+    def parse_inbound(self, payload: RawPayload) -> InboundMessage:
+        data = json_object(payload)
+        citizen = data.get("citizen") or {}
+        if not isinstance(citizen, dict):
+            raise InvalidPayload("'citizen' must be an object")
+        sender = tuple(
+            SenderContact(kind=kind, value=text_field(citizen, kind, limit=254))
+            for kind in ("email", "phone")
+            if citizen.get(kind)
+        )
+        answers = data.get("answers") or {}
+        if not isinstance(answers, dict):
+            raise InvalidPayload("'answers' must be an object")
+        external_id = text_field(data, "external_id", limit=200)
+        return InboundMessage(
+            channel=self.kind,
+            provider_message_id=external_id or None,
+            body=text_field(data, "body", required=True, limit=20_000),
+            sender=sender,
+            sender_name=text_field(citizen, "name", limit=200),
+            subject=text_field(data, "subject", limit=255),
+            language=text_field(data, "language", limit=10),
+            case_reference=text_field(data, "case_reference", limit=40),
+            service_code=text_field(data, "service_code", limit=60),
+            answers=answers,
+            attachments=attachments_field(data),
+        )
+
+    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+        return DeliveryResult.sent(provider_message_id=f"api:{message.thread_reference}")

@@ -1,0 +1,54 @@
+"""A development channel: inbound from the command line, outbound printed to the terminal."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from civicdesk.channels.contracts import (
+    ChannelAdapter,
+    DeliveryResult,
+    InboundMessage,
+    OutgoingMessage,
+    RawPayload,
+    SenderContact,
+    json_object,
+    text_field,
+)
+
+CONTACT_KINDS = ("email", "phone")
+
+
+class ConsoleAdapter(ChannelAdapter):
+    kind = "console"
+    label = "Console (development)"
+    recipient_kinds = CONTACT_KINDS
+    threads_by_sender = True
+    # Where outbound messages are printed; tests point it at a buffer.
+    stream: TextIO | None = None
+
+    def parse_inbound(self, payload: RawPayload) -> InboundMessage:
+        data = json_object(payload)
+        sender_value = text_field(data, "from", required=True, limit=254)
+        kind = "email" if "@" in sender_value else "phone"
+        return InboundMessage(
+            channel=self.kind,
+            provider_message_id=text_field(data, "id", limit=200) or None,
+            body=text_field(data, "text", required=True, limit=20_000),
+            sender=(SenderContact(kind=kind, value=sender_value),),
+            sender_name=text_field(data, "name", limit=200),
+            subject=text_field(data, "subject", limit=255),
+            case_reference=text_field(data, "case_reference", limit=40),
+        )
+
+    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+        stream = self.stream or sys.stdout
+        ruler = "-" * 72
+        stream.write(
+            f"{ruler}\nTo: {message.recipient}\nSubject: {message.subject}\n"
+            f"Reference: {message.thread_reference}\n\n{message.body}\n{ruler}\n"
+        )
+        stream.flush()
+        return DeliveryResult.sent(provider_message_id=f"console-{uuid.uuid4().hex[:12]}")

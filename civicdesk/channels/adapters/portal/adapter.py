@@ -1,0 +1,62 @@
+"""The citizen portal as a channel: request forms and replies on the private status page.
+
+Inbound payloads are the JSON the portal views write from a validated form. A reply "sent" in
+this channel is published on the citizen's status page, so delivery needs no address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from civicdesk.channels.contracts import (
+    ChannelAdapter,
+    DeliveryResult,
+    InboundMessage,
+    InvalidPayload,
+    OutgoingMessage,
+    RawPayload,
+    SenderContact,
+    attachments_field,
+    json_object,
+    text_field,
+)
+
+
+class PortalAdapter(ChannelAdapter):
+    kind = "portal"
+    label = "Web portal"
+    needs_recipient = False
+
+    def parse_inbound(self, payload: RawPayload) -> InboundMessage:
+        data = json_object(payload)
+        submission_id = text_field(data, "submission_id", required=True, limit=64)
+        answers = data.get("answers") or {}
+        if not isinstance(answers, dict):
+            raise InvalidPayload("'answers' must be an object")
+        sender = tuple(
+            SenderContact(kind=kind, value=text_field(data, kind, limit=254))
+            for kind in ("email", "phone")
+            if data.get(kind)
+        )
+        status_token = text_field(data, "status_token", limit=64)
+        service_code = text_field(data, "service_code", limit=60)
+        if not status_token and not service_code:
+            raise InvalidPayload("a request needs a 'service_code'; a reply needs a 'status_token'")
+        return InboundMessage(
+            channel=self.kind,
+            provider_message_id=f"portal-{submission_id}",
+            body=text_field(data, "description", limit=20_000),
+            sender=sender,
+            sender_name=text_field(data, "name", limit=200),
+            subject=text_field(data, "subject", limit=255),
+            language=text_field(data, "language", limit=10),
+            status_token=status_token,
+            service_code=service_code,
+            answers=answers,
+            attachments=attachments_field(data),
+        )
+
+    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+        # The reply is part of the case's public timeline, which the status page shows.
+        return DeliveryResult.sent(provider_message_id=f"portal:{message.thread_reference}")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    name = "civicdesk.channels"
+    # "channels" is Django Channels' label; ours names what it holds.
+    label = "contact_channels"
+    verbose_name = "Contact channels"

@@ -1,0 +1,17 @@
+"""When to try a failed delivery again. Pure."""
+
+from datetime import datetime, timedelta
+
+BASE_DELAY_SECONDS = 30
+MAX_DELAY_SECONDS = 3600
+
+
+def backoff_delay(attempts_made: int) -> timedelta:
+    """Exponential backoff after `attempts_made` tries: 30 s, 60 s, 120 s, ... capped at 1 h."""
+    exponent = max(attempts_made - 1, 0)
+    seconds = min(BASE_DELAY_SECONDS * (2**exponent), MAX_DELAY_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def next_attempt_at(*, now: datetime, attempts_made: int) -> datetime:
+    return now + backoff_delay(attempts_made)

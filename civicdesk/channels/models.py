@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from civicdesk.core.models import TimeStampedModel
+
+
+class ChannelAccount(TimeStampedModel):
+    """One configured presence on a channel (a mailbox, a phone number, a page) with its secrets."""
+
+    kind = models.CharField(max_length=30)
+    name = models.CharField(max_length=120)
+    config = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="channel_account_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.name}"
+
+
+class PayloadStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSING = "processing", _("Processing")
+    PROCESSED = "processed", _("Processed")
+    FAILED = "failed", _("Failed")
+
+
+class InboundPayload(TimeStampedModel):
+    """Exactly what a channel delivered, stored before anything else happens to it."""
+
+    channel = models.CharField(max_length=30, db_index=True)
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL)
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True)
+    content_type = models.CharField(max_length=120, default="application/json")
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=PayloadStatus.choices, default=PayloadStatus.RECEIVED, db_index=True
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result_reference = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="inbound_payload_provider_id_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} payload #{self.pk} ({self.status})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RETRYING = "retrying", _("Retrying")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboundDelivery(TimeStampedModel):
+    """A message on its way to a citizen through one channel, with every try recorded."""
+
+    channel = models.CharField(max_length=30)
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL)
+    recipient = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField()
+    thread_reference = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} delivery #{self.pk} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(OutboundDelivery, on_delete=models.CASCADE, related_name="tries")
+    attempted_at = models.DateTimeField()
+    outcome = models.CharField(max_length=30)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"

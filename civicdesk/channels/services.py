@@ -1,0 +1,315 @@
+"""The channels framework: inbound payloads in, deliveries out.
+
+Inbound: verify → store raw (deduplicated by provider id) → process now or in a task. A payload
+that fails stays stored with its error and can be replayed. Outbound: queue a delivery, send it
+through the channel's adapter in a task, retry temporary failures with backoff. Private notes
+never leave: `queue_delivery` refuses them, whoever asks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels.contracts import (
+    DeliveryOutcome,
+    InboundMessage,
+    InvalidPayload,
+    OutgoingMessage,
+    RawPayload,
+)
+from civicdesk.channels.models import (
+    ChannelAccount,
+    DeliveryAttempt,
+    DeliveryStatus,
+    InboundPayload,
+    OutboundDelivery,
+    PayloadStatus,
+)
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError, NotFound
+from civicdesk.realtime.publish import publish
+
+logger = logging.getLogger(__name__)
+
+
+class PrivateMessageRefused(DomainError):
+    code = "private_message"
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    payload: InboundPayload
+    is_duplicate: bool
+
+    @property
+    def succeeded(self) -> bool:
+        return self.payload.status == PayloadStatus.PROCESSED
+
+
+def _payload_text(raw: RawPayload) -> str:
+    return raw.body.decode("utf-8", errors="surrogateescape")
+
+
+def accept_inbound(
+    *,
+    channel: str,
+    raw: RawPayload,
+    account: ChannelAccount | None = None,
+    process_now: bool = False,
+) -> Acceptance:
+    """Store what a channel delivered and set it on its way. Never loses the payload.
+
+    With `process_now` the payload is processed before returning (the portal and the API answer
+    with the case reference); otherwise a task processes it. Either way a failure is recorded on
+    the payload, never raised to the sender; a payload the adapter cannot parse is stored as
+    failed. A provider id seen before returns the earlier payload and does nothing.
+    """
+    adapter = registry.adapter_for(channel)
+    adapter.verify(raw, account.config if account else {})
+    parse_error = ""
+    provider_id: str | None = None
+    try:
+        provider_id = adapter.parse_inbound(raw).provider_message_id
+    except InvalidPayload as exc:
+        parse_error = f"Invalid payload: {exc}"
+
+    if provider_id:
+        earlier = InboundPayload.objects.filter(
+            channel=channel, provider_message_id=provider_id
+        ).first()
+        if earlier is not None:
+            return Acceptance(payload=earlier, is_duplicate=True)
+    try:
+        with transaction.atomic():
+            payload = InboundPayload.objects.create(
+                channel=channel,
+                account=account,
+                provider_message_id=provider_id or None,
+                content_type=raw.content_type,
+                headers=dict(raw.headers),
+                body=_payload_text(raw),
+                status=PayloadStatus.FAILED if parse_error else PayloadStatus.RECEIVED,
+                error=parse_error,
+            )
+    except IntegrityError:
+        # The same provider id arrived concurrently: the first one stored wins.
+        earlier = InboundPayload.objects.get(channel=channel, provider_message_id=provider_id)
+        return Acceptance(payload=earlier, is_duplicate=True)
+
+    if parse_error:
+        logger.warning("Inbound %s payload %s rejected: %s", channel, payload.pk, parse_error)
+    elif process_now:
+        process_payload(payload_id=payload.pk)
+        payload.refresh_from_db()
+    else:
+        from civicdesk.channels.tasks import process_inbound_payload
+
+        transaction.on_commit(lambda: process_inbound_payload.enqueue(payload_id=payload.pk))
+    return Acceptance(payload=payload, is_duplicate=False)
+
+
+def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
+    raw = RawPayload(
+        body=payload.body.encode("utf-8", errors="surrogateescape"),
+        content_type=payload.content_type,
+        headers=payload.headers,
+    )
+    return registry.adapter_for(payload.channel).parse_inbound(raw)
+
+
+def process_payload(*, payload_id: int) -> InboundPayload:
+    """Hand a stored payload to the inbound handler, recording the outcome. Idempotent."""
+    claimed = InboundPayload.objects.filter(
+        pk=payload_id, status__in=[PayloadStatus.RECEIVED, PayloadStatus.FAILED]
+    ).update(status=PayloadStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=now())
+    payload = InboundPayload.objects.get(pk=payload_id)
+    if not claimed:
+        return payload  # already processed, or being processed elsewhere
+    try:
+        with transaction.atomic():
+            message = parse_stored_payload(payload)
+            result = registry.inbound_handler()(message)
+            payload.status = PayloadStatus.PROCESSED
+            payload.error = ""
+            payload.result_reference = result
+            payload.processed_at = now()
+            payload.save(
+                update_fields=[
+                    "status",
+                    "error",
+                    "result_reference",
+                    "processed_at",
+                    "updated_at",
+                ]
+            )
+    except Exception as exc:
+        logger.exception("Inbound %s payload %s failed", payload.channel, payload_id)
+        detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
+        InboundPayload.objects.filter(pk=payload_id).update(
+            status=PayloadStatus.FAILED,
+            error=f"{detail}\n\n{traceback.format_exc(limit=8)}",
+            updated_at=now(),
+        )
+        payload.refresh_from_db()
+        publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
+    return payload
+
+
+def replay_payload(*, payload_id: int) -> InboundPayload:
+    """Process a stored payload again, after the cause of its failure was fixed."""
+    payload = InboundPayload.objects.filter(pk=payload_id).first()
+    if payload is None:
+        raise NotFound(f"No inbound payload #{payload_id}")
+    if payload.status == PayloadStatus.PROCESSED:
+        raise DomainError(f"Payload #{payload_id} was processed already")
+    if payload.error.startswith("Invalid payload:"):
+        # Re-check: a fixed adapter may now understand it.
+        try:
+            parse_stored_payload(payload)
+        except InvalidPayload as exc:
+            InboundPayload.objects.filter(pk=payload_id).update(error=f"Invalid payload: {exc}")
+            raise DomainError(f"Payload #{payload_id} still cannot be parsed: {exc}") from exc
+    return process_payload(payload_id=payload_id)
+
+
+def payload_summary(payload: InboundPayload) -> dict[str, object]:
+    body: object = payload.body
+    if payload.content_type.startswith("application/json"):
+        try:
+            body = json.loads(payload.body)
+        except ValueError:
+            body = payload.body
+    return {
+        "id": payload.pk,
+        "channel": payload.channel,
+        "provider_message_id": payload.provider_message_id,
+        "status": payload.status,
+        "attempts": payload.attempts,
+        "error": payload.error.split("\n\n", 1)[0],
+        "received_at": payload.created_at.isoformat(),
+        "body": body,
+    }
+
+
+# --- Outbound ---------------------------------------------------------------------------------
+
+
+def queue_delivery(
+    *, message: OutgoingMessage, account: ChannelAccount | None = None
+) -> OutboundDelivery:
+    """Queue one message for sending after the current transaction commits.
+
+    The one guard every outbound path passes: private content is refused here.
+    """
+    if message.is_private:
+        raise PrivateMessageRefused("Internal notes are never sent to citizens.")
+    adapter = registry.adapter_for(message.channel)
+    if adapter.needs_recipient and not message.recipient:
+        raise DomainError(f"No {adapter.label} address to reply to for this citizen.")
+    delivery = OutboundDelivery.objects.create(
+        channel=message.channel,
+        account=account,
+        recipient=message.recipient,
+        subject=message.subject[:255],
+        body=message.body,
+        thread_reference=message.thread_reference,
+    )
+    from civicdesk.channels.tasks import deliver
+
+    transaction.on_commit(lambda: deliver.enqueue(delivery_id=delivery.pk))
+    return delivery
+
+
+def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
+    """Send a queued delivery once; schedule a retry for temporary failures. Idempotent."""
+    from django.conf import settings
+
+    with transaction.atomic():
+        delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+            return delivery
+        adapter = registry.adapter_for(delivery.channel)
+        outgoing = OutgoingMessage(
+            channel=delivery.channel,
+            recipient=delivery.recipient,
+            subject=delivery.subject,
+            body=delivery.body,
+            thread_reference=delivery.thread_reference,
+        )
+        config: Mapping[str, object] = delivery.account.config if delivery.account else {}
+        attempted_at = now()
+        try:
+            result = adapter.send(outgoing, config)
+        except Exception as exc:
+            logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
+            from civicdesk.channels.contracts import DeliveryResult
+
+            result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            attempted_at=attempted_at,
+            outcome=result.outcome,
+            provider_message_id=result.provider_message_id,
+            error=result.error,
+        )
+        delivery.attempts += 1
+        delivery.last_error = result.error
+        if result.outcome is DeliveryOutcome.SENT:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = attempted_at
+            delivery.provider_message_id = result.provider_message_id
+            delivery.next_attempt_at = None
+        elif (
+            result.outcome is DeliveryOutcome.PERMANENT_FAILURE
+            or delivery.attempts >= settings.CIVICDESK_DELIVERY_MAX_ATTEMPTS
+        ):
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+        else:
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = delivery_policy.next_attempt_at(
+                now=attempted_at, attempts_made=delivery.attempts
+            )
+        delivery.save()
+        if delivery.status == DeliveryStatus.RETRYING:
+            _schedule_retry(delivery)
+        publish(
+            "delivery.updated",
+            {
+                "delivery_id": delivery.pk,
+                "status": delivery.status,
+                "thread_reference": delivery.thread_reference,
+            },
+        )
+    return delivery
+
+
+def _schedule_retry(delivery: OutboundDelivery) -> None:
+    from civicdesk.channels.tasks import deliver
+
+    if deliver.get_backend().supports_defer:
+        run_after = delivery.next_attempt_at
+        transaction.on_commit(
+            lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk)
+        )
+    # Otherwise `retry_due_deliveries` (run by the worker's periodic sweep) picks it up.
+
+
+def retry_due_deliveries() -> int:
+    """Attempt every delivery whose retry time has come; returns how many were tried."""
+    due = list(
+        OutboundDelivery.objects.filter(
+            status=DeliveryStatus.RETRYING, next_attempt_at__lte=now()
+        ).values_list("pk", flat=True)
+    )
+    for delivery_id in due:
+        attempt_delivery(delivery_id=delivery_id)
+    return len(due)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicdesk.core.models import TimeStampedModel
+
+WEEKDAYS_9_TO_5 = {str(day): [[9 * 60, 17 * 60]] for day in range(5)}
+
+
+def _default_hours() -> dict[str, list[list[int]]]:
+    return {key: [list(window) for window in windows] for key, windows in WEEKDAYS_9_TO_5.items()}
+
+
+class BusinessCalendar(TimeStampedModel):
+    """Opening hours and public holidays of the body, for service-level targets."""
+
+    name = models.CharField(max_length=120, unique=True)
+    timezone = models.CharField(max_length=60, default="Europe/London")
+    hours = models.JSONField(
+        default=_default_hours,
+        help_text=_(
+            "Weekday (0 = Monday) → list of [open, close] minutes from midnight, e.g. "
+            '{"0": [[540, 1020]]} for Monday 09:00-17:00.'
+        ),
+    )
+    holiday_country = models.CharField(
+        max_length=2, blank=True, help_text=_("ISO country code for public holidays, e.g. GB, RO.")
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text=_("Region for public holidays, e.g. ENG.")
+    )
+    extra_closed_dates = models.JSONField(
+        default=list, blank=True, help_text=_("Further closed days as YYYY-MM-DD.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from civicdesk.sla.services import calendar_spec
+
+        try:
+            calendar_spec(self, years=range(2000, 2001))
+        except (ValueError, KeyError, NotImplementedError) as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class SlaPolicy(TimeStampedModel):
+    name = models.CharField(max_length=120, unique=True)
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTarget(models.Model):
+    """Targets of a policy for one priority, in business minutes."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    priority = models.CharField(max_length=20)
+    first_response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "priority"], name="sla_target_per_priority")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.priority}"

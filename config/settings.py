@@ -1,0 +1,213 @@
+"""CivicDesk settings: one complete base, switched by environment variables.
+
+The embedded default (no variables set) is SQLite in WAL mode, tasks in the database and live
+updates relayed through the database. Production sets DATABASE_URL, REDIS_URL and the backends.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = env_path("CIVICDESK_VAR_DIR", BASE_DIR / "var")
+TESTING = "pytest" in sys.modules or env_bool("CIVICDESK_TESTING", default=False)
+
+DEBUG = env_bool("CIVICDESK_DEBUG", default=False)
+SECRET_KEY = env_str("CIVICDESK_SECRET_KEY", "")
+if not SECRET_KEY:
+    # Development and tests only: a stable key kept out of the source tree.
+    _key_file = VAR_DIR / "secret_key"
+    if _key_file.exists():
+        SECRET_KEY = _key_file.read_text().strip()
+    else:
+        import secrets
+
+        SECRET_KEY = secrets.token_urlsafe(50)
+        if not TESTING:
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            _key_file.write_text(SECRET_KEY)
+ALLOWED_HOSTS = env_list(
+    "CIVICDESK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("CIVICDESK_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_tasks",
+    "django_tasks_db",
+    "civicdesk.core",
+    "civicdesk.accounts",
+    "civicdesk.citizens",
+    "civicdesk.channels",
+    "civicdesk.routing",
+    "civicdesk.sla",
+    "civicdesk.cases",
+    "civicdesk.realtime",
+    "civicdesk.portal",
+    "civicdesk.workspace",
+    "civicdesk.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "civicdesk.core.context_processors.body",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+_sqlite_path = VAR_DIR / "civicdesk.sqlite3"
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(_sqlite_path),
+            "OPTIONS": {
+                # WAL lets the web process read while the task worker writes; IMMEDIATE
+                # transactions take the write lock up front instead of failing on upgrade.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "workspace:login"
+LOGIN_REDIRECT_URL = "workspace:inbox"
+LOGOUT_REDIRECT_URL = "workspace:login"
+
+# --- Language and time ----------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("ro", _("Romanian"))]
+LOCALE_PATHS = [BASE_DIR / "civicdesk" / "locale"]
+TIME_ZONE = env_str("CIVICDESK_TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and uploaded files --------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env_path("CIVICDESK_MEDIA_ROOT", VAR_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+# Largest accepted attachment, and the largest request body (JSON API and forms).
+CIVICDESK_MAX_ATTACHMENT_BYTES = env_int("CIVICDESK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CIVICDESK_MAX_BODY_BYTES", 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Background tasks -----------------------------------------------------------------------
+TASK_BACKEND = env_choice(
+    "CIVICDESK_TASK_BACKEND",
+    "immediate" if TESTING else "database",
+    ("database", "rq", "immediate"),
+)
+REDIS_URL = env_str("REDIS_URL", "")
+if TASK_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+elif TASK_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# --- Live updates ---------------------------------------------------------------------------
+# "database": services write events to an outbox the socket process relays (one machine, any
+# number of processes). "redis": straight to the Redis channel layer (past one machine).
+REALTIME_BACKEND = env_choice(
+    "CIVICDESK_REALTIME_BACKEND",
+    "redis" if REDIS_URL and not TESTING else "database",
+    ("database", "redis"),
+)
+if REALTIME_BACKEND == "redis":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL or "redis://127.0.0.1:6379/0"]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CIVICDESK_REALTIME_POLL_SECONDS = 0.25
+
+# --- The public body this instance serves -----------------------------------------------------
+CIVICDESK_BODY_NAME = env_str("CIVICDESK_BODY_NAME", "City of Riverton")
+CIVICDESK_REFERENCE_PREFIX = env_str("CIVICDESK_REFERENCE_PREFIX", "RIV")
+CIVICDESK_DEFAULT_REGION = env_str("CIVICDESK_DEFAULT_REGION", "GB")
+# How long an inbound message without a reference may join the citizen's open case (days).
+CIVICDESK_THREAD_WINDOW_DAYS = env_int("CIVICDESK_THREAD_WINDOW_DAYS", 14, minimum=0)
+CIVICDESK_DELIVERY_MAX_ATTEMPTS = env_int("CIVICDESK_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("CIVICDESK_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "civicdesk": {"handlers": ["console"], "level": env_str("CIVICDESK_LOG_LEVEL", "INFO")},
+    },
+}
