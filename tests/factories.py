@@ -83,14 +83,17 @@ def build_riverton() -> Riverton:
     waste = Team.objects.create(name="Waste services", slug="waste")
     roads = Team.objects.create(name="Highways", slug="roads")
     contact = Team.objects.create(name="Contact centre", slug="contact")
-    ann = UserFactory(email="ann@riverton.example", full_name="Ann Abbott")
-    bob = UserFactory(email="bob@riverton.example", full_name="Bob Brown")
-    cara = UserFactory(email="cara@riverton.example", full_name="Cara Cole")
-    supervisor = UserFactory(
+    ann = UserFactory.create(email="ann@riverton.example", full_name="Ann Abbott")
+    bob = UserFactory.create(email="bob@riverton.example", full_name="Bob Brown")
+    cara = UserFactory.create(email="cara@riverton.example", full_name="Cara Cole")
+    supervisor = UserFactory.create(
         email="sam@riverton.example", full_name="Sam Supervisor", role=Role.SUPERVISOR
     )
-    admin = UserFactory(
-        email="admin@riverton.example", full_name="Ada Admin", role=Role.ADMIN, is_staff=True,
+    admin = UserFactory.create(
+        email="admin@riverton.example",
+        full_name="Ada Admin",
+        role=Role.ADMIN,
+        is_staff=True,
         is_superuser=True,
     )
     waste.members.add(ann, bob, supervisor)
@@ -102,15 +105,22 @@ def build_riverton() -> Riverton:
         name="General enquiries", slug="general", team=contact, is_default=True
     )
     calendar = BusinessCalendar.objects.create(
-        name="Town hall hours", timezone="Europe/London", holiday_country="GB",
+        name="Town hall hours",
+        timezone="Europe/London",
+        holiday_country="GB",
         holiday_subdivision="ENG",
     )
     policy = SlaPolicy.objects.create(name="Standard", calendar=calendar, is_default=True)
     for priority, first, resolution in (
-        ("urgent", 60, 480), ("high", 120, 960), ("normal", 480, 2400), ("low", 960, 4800),
+        ("urgent", 60, 480),
+        ("high", 120, 960),
+        ("normal", 480, 2400),
+        ("low", 960, 4800),
     ):
         SlaTarget.objects.create(
-            policy=policy, priority=priority, first_response_minutes=first,
+            policy=policy,
+            priority=priority,
+            first_response_minutes=first,
             resolution_minutes=resolution,
         )
     environment = ServiceGroup.objects.create(
@@ -121,35 +131,65 @@ def build_riverton() -> Riverton:
     )
     community = ServiceGroup.objects.create(name="Community", order=3)
     missed_bin = Service.objects.create(
-        code="missed-bin", name="Missed bin collection", group=environment, queue=waste_queue,
+        code="missed-bin",
+        name="Missed bin collection",
+        group=environment,
+        queue=waste_queue,
         description="Your bin was not emptied on collection day.",
-        translations={"ro": {"name": "Colectare ratată", "description": "Pubela nu a fost golită."}},
+        translations={
+            "ro": {"name": "Colectare ratată", "description": "Pubela nu a fost golită."}
+        },
     )
     ServiceAttribute.objects.create(
-        service=missed_bin, code="bin_type", datatype=AttributeDatatype.SINGLE_VALUE_LIST,
-        required=True, description="Which bin was missed?", order=1,
-        values=[{"key": "general", "name": "General waste"},
-                {"key": "recycling", "name": "Recycling"},
-                {"key": "garden", "name": "Garden waste"}],
+        service=missed_bin,
+        code="bin_type",
+        datatype=AttributeDatatype.SINGLE_VALUE_LIST,
+        required=True,
+        description="Which bin was missed?",
+        order=1,
+        values=[
+            {"key": "general", "name": "General waste"},
+            {"key": "recycling", "name": "Recycling"},
+            {"key": "garden", "name": "Garden waste"},
+        ],
     )
     ServiceAttribute.objects.create(
-        service=missed_bin, code="address", datatype=AttributeDatatype.STRING, required=True,
-        description="Address of the collection", order=2,
+        service=missed_bin,
+        code="address",
+        datatype=AttributeDatatype.STRING,
+        required=True,
+        description="Address of the collection",
+        order=2,
     )
     pothole = Service.objects.create(
-        code="pothole", name="Pothole", group=streets, queue=roads_queue,
-        description="A hole in the road or pavement.", default_priority="normal",
+        code="pothole",
+        name="Pothole",
+        group=streets,
+        queue=roads_queue,
+        description="A hole in the road or pavement.",
+        default_priority="normal",
     )
     ServiceAttribute.objects.create(
-        service=pothole, code="location", datatype=AttributeDatatype.STRING, required=True,
-        description="Where is the pothole?", order=1,
+        service=pothole,
+        code="location",
+        datatype=AttributeDatatype.STRING,
+        required=True,
+        description="Where is the pothole?",
+        order=1,
     )
     ServiceAttribute.objects.create(
-        service=pothole, code="depth_cm", datatype=AttributeDatatype.NUMBER, required=False,
-        description="Roughly how deep is it (cm)?", order=2,
+        service=pothole,
+        code="depth_cm",
+        datatype=AttributeDatatype.NUMBER,
+        required=False,
+        description="Roughly how deep is it (cm)?",
+        order=2,
     )
     noise = Service.objects.create(
-        code="noise", name="Noise complaint", group=community, queue=general_queue,
+        code="noise",
+        name="Noise complaint",
+        group=community,
+        queue=general_queue,
         description="Loud music, parties, barking dogs.",
     )
     KeywordRule.objects.create(
@@ -159,10 +199,21 @@ def build_riverton() -> Riverton:
         name="Bins", keywords="bin, rubbish, collection", service_code="missed-bin", order=20
     )
     return Riverton(
-        waste_team=waste, roads_team=roads, ann=ann, bob=bob, cara=cara, supervisor=supervisor,
-        admin=admin, waste_queue=waste_queue, roads_queue=roads_queue,
-        general_queue=general_queue, missed_bin=missed_bin, pothole=pothole, noise=noise,
-        calendar=calendar, policy=policy,
+        waste_team=waste,
+        roads_team=roads,
+        ann=ann,
+        bob=bob,
+        cara=cara,
+        supervisor=supervisor,
+        admin=admin,
+        waste_queue=waste_queue,
+        roads_queue=roads_queue,
+        general_queue=general_queue,
+        missed_bin=missed_bin,
+        pothole=pothole,
+        noise=noise,
+        calendar=calendar,
+        policy=policy,
     )
 
 

@@ -8,12 +8,13 @@ from civicdesk.accounts.models import Role, Team, User
 
 
 def available_agents_in_rota_order(*, team_id: int) -> QuerySet[User]:
-    """Available, active members of a team; whoever was assigned longest ago comes first."""
-    return (
-        User.objects.filter(teams__id=team_id, is_active=True, is_available=True)
-        .exclude(role=Role.ADMIN)
-        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
-    )
+    """Available, active agents of a team; whoever was assigned longest ago comes first.
+
+    Supervisors and administrators take cases by hand, never from the rota.
+    """
+    return User.objects.filter(
+        teams__id=team_id, is_active=True, is_available=True, role=Role.AGENT
+    ).order_by(F("last_assigned_at").asc(nulls_first=True), "id")
 
 
 def staff_for_assignment() -> QuerySet[User]:

@@ -1,0 +1,229 @@
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.services import change_case_status
+from civicdesk.channels.contracts import RawPayload
+from civicdesk.channels.models import PayloadStatus
+from civicdesk.channels.services import accept_inbound
+from civicdesk.citizens.models import Citizen, ContactPoint
+from tests.factories import console_payload, portal_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def _portal(**fields: Any) -> Case:
+    acceptance = accept_inbound(channel="portal", raw=portal_payload(**fields), process_now=True)
+    assert acceptance.payload.status == PayloadStatus.PROCESSED, acceptance.payload.error
+    return Case.objects.get(reference=acceptance.payload.result_reference)
+
+
+def _console(**fields: Any) -> Case:
+    acceptance = accept_inbound(channel="console", raw=console_payload(**fields), process_now=True)
+    assert acceptance.payload.status == PayloadStatus.PROCESSED, acceptance.payload.error
+    return Case.objects.get(reference=acceptance.payload.result_reference)
+
+
+def test_a_form_request_opens_a_case_with_a_reference_and_answers(riverton: Any) -> None:
+    case = _portal()
+    year = datetime.now(tz=UTC).year
+    assert case.reference == f"RIV-{year}-000001"
+    assert len(case.public_token) >= 32
+    assert case.service == riverton.missed_bin
+    assert case.answers == {"bin_type": "general", "address": "1 River Street"}
+    assert case.channel == "portal"
+    assert case.status == "new"
+    assert case.subject == "My bin was not collected this morning."
+    assert _portal().reference == f"RIV-{year}-000002"
+
+
+def test_cases_route_by_service_round_robin_among_available_agents(riverton: Any) -> None:
+    assignees = [_portal().assignee for _ in range(4)]
+    assert assignees == [riverton.ann, riverton.bob, riverton.ann, riverton.bob]
+    pothole = _portal(service_code="pothole", answers={"location": "Mill Lane"})
+    assert pothole.queue == riverton.roads_queue
+    assert pothole.assignee == riverton.cara
+
+
+def test_when_nobody_is_available_the_case_waits_in_its_queue(riverton: Any) -> None:
+    riverton.cara.is_available = False
+    riverton.cara.save()
+    case = _portal(service_code="pothole", answers={"location": "Mill Lane"})
+    assert case.queue == riverton.roads_queue
+    assert case.assignee is None
+    event = case.events.get(kind=EventKind.ASSIGNMENT)
+    assert event.data == {"queue": "Roads", "waiting": True, "automatic": True}
+
+
+def test_sla_targets_follow_the_policy_in_business_hours(riverton: Any) -> None:
+    # Friday 27 November 2026, 15:00 London: normal = 8 h first response, 40 h resolution.
+    opened = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    payload = json.loads(portal_payload().body)
+    from civicdesk.cases.services import open_case
+
+    citizen = Citizen.objects.create(full_name="Jo")
+    case = open_case(
+        citizen=citizen,
+        channel="portal",
+        subject="x",
+        service=riverton.missed_bin,
+        answers=payload["answers"],
+        opened_at=opened,
+    )
+    assert case.sla_policy_name == "Standard"
+    assert case.first_response_due_at == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    # 2 h on Friday, 32 h Monday to Thursday, 6 h on the next Friday.
+    assert case.resolution_due_at == datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    assert case.sla_due_at == case.first_response_due_at
+
+
+def test_free_text_is_classified_by_keyword_rules(riverton: Any) -> None:
+    case = _console(text="There is a huge pothole outside the school")
+    assert case.service == riverton.pothole
+    assert case.classified_by == "rule: Potholes"
+    assert case.queue == riverton.roads_queue
+    unmatched = _console(text="When is the library open?", **{"from": "kim@mail.example"})
+    assert unmatched.service is None
+    assert unmatched.queue == riverton.general_queue
+
+
+def test_the_same_person_is_recognised_across_channels(riverton: Any) -> None:
+    first = _portal(email="Jo@Mail.Example", phone="07911 123456")
+    second = _console(**{"from": "+447911123456", "text": "any news?"})
+    assert second.citizen == first.citizen
+    assert Citizen.objects.count() == 1
+    assert set(ContactPoint.objects.values_list("kind", "value")) == {
+        ("email", "jo@mail.example"),
+        ("phone", "+447911123456"),
+    }
+
+
+def test_conversational_messages_join_the_senders_open_case(riverton: Any) -> None:
+    first = _console(text="My bin was missed")
+    again = _console(text="Still not collected")
+    assert again == first
+    assert first.events.filter(kind=EventKind.MESSAGE_IN).count() == 2
+
+
+def test_form_requests_always_open_a_new_case(riverton: Any) -> None:
+    assert _portal() != _portal()
+
+
+def test_a_reply_by_status_token_lands_on_that_case(riverton: Any) -> None:
+    case = _portal()
+    change_case_status(case=case, status="resolved", by=riverton.ann)
+    reply = accept_inbound(
+        channel="portal",
+        raw=portal_payload(
+            status_token=case.public_token,
+            service_code="",
+            answers={},
+            email="",
+            description="It has still not been collected.",
+        ),
+        process_now=True,
+    )
+    assert reply.payload.result_reference == case.reference
+    case.refresh_from_db()
+    assert case.status == "reopened"
+    assert case.resolved_at is None
+    assert Case.objects.count() == 1
+
+
+def test_a_closed_case_refuses_further_messages(riverton: Any) -> None:
+    case = _portal()
+    change_case_status(case=case, status="closed", by=riverton.ann)
+    reply = accept_inbound(
+        channel="portal",
+        raw=portal_payload(
+            status_token=case.public_token,
+            service_code="",
+            answers={},
+            description="Hello?",
+        ),
+        process_now=True,
+    )
+    assert reply.payload.status == PayloadStatus.FAILED
+    assert reply.payload.error.startswith(f"Case {case.reference} is closed")
+    assert case.events.filter(kind=EventKind.MESSAGE_IN).count() == 1
+
+
+def test_an_unknown_status_token_fails_the_payload(riverton: Any) -> None:
+    reply = accept_inbound(
+        channel="portal",
+        raw=portal_payload(status_token="nope", service_code="", description="x"),
+        process_now=True,
+    )
+    assert reply.payload.status == PayloadStatus.FAILED
+    assert reply.payload.error.startswith("The status link is not valid.")
+
+
+@pytest.mark.parametrize(
+    ("answers", "error"),
+    [
+        ({"bin_type": "general"}, "Required answer(s) missing: address"),
+        ({"bin_type": "purple", "address": "x"}, "bin_type: 'purple' is not an allowed choice"),
+        (
+            {"bin_type": "general", "address": "x", "colour": "red"},
+            "Unknown question(s) for missed-bin: colour",
+        ),
+    ],
+)
+def test_answers_are_checked_against_the_service_questions(
+    riverton: Any, answers: dict[str, str], error: str
+) -> None:
+    acceptance = accept_inbound(
+        channel="portal", raw=portal_payload(answers=answers), process_now=True
+    )
+    assert acceptance.payload.status == PayloadStatus.FAILED
+    assert acceptance.payload.error.splitlines()[0] == error
+    assert Case.objects.count() == 0
+    assert Citizen.objects.count() == 0
+
+
+def test_attachments_are_stored_with_the_message(riverton: Any) -> None:
+    photo = b"\x89PNG fake image bytes"
+    case = _portal(
+        attachments=[
+            {
+                "filename": "bin photo.png",
+                "content_type": "image/png",
+                "content_b64": base64.b64encode(photo).decode(),
+            }
+        ]
+    )
+    attachment = CaseEvent.objects.get(case=case, kind=EventKind.MESSAGE_IN).attachments.get()
+    assert attachment.filename == "bin_photo.png"
+    assert attachment.size == len(photo)
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == photo
+
+
+def test_an_oversized_attachment_fails_the_payload(riverton: Any, settings: Any) -> None:
+    settings.CIVICDESK_MAX_ATTACHMENT_BYTES = 10
+    acceptance = accept_inbound(
+        channel="portal",
+        raw=portal_payload(
+            attachments=[
+                {
+                    "filename": "big.pdf",
+                    "content_type": "application/pdf",
+                    "content_b64": base64.b64encode(b"x" * 11).decode(),
+                }
+            ]
+        ),
+        process_now=True,
+    )
+    assert acceptance.payload.status == PayloadStatus.FAILED
+    assert "big.pdf is larger than" in acceptance.payload.error
+    assert Case.objects.count() == 0
+
+
+def test_payload_bodies_are_valid_json_for_every_channel(riverton: Any) -> None:
+    raw = RawPayload(body=json.dumps({"from": "jo@mail.example"}).encode())
+    acceptance = accept_inbound(channel="console", raw=raw)
+    assert acceptance.payload.error == "Invalid payload: 'text' is required"

@@ -1,0 +1,156 @@
+from typing import Any
+
+import pytest
+
+from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.selectors import timeline
+from civicdesk.cases.services import (
+    add_internal_note,
+    assign_case,
+    change_case_status,
+    reply_to_case,
+    set_agent_available,
+)
+from civicdesk.channels.models import DeliveryStatus, OutboundDelivery
+from civicdesk.channels.services import accept_inbound
+from civicdesk.core.errors import DomainError
+from civicdesk.realtime.models import RealtimeEvent
+from tests.factories import console_payload, portal_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def _case(channel: str = "portal", **fields: Any) -> Case:
+    raw = portal_payload(**fields) if channel == "portal" else console_payload(**fields)
+    acceptance = accept_inbound(channel=channel, raw=raw, process_now=True)
+    return Case.objects.get(reference=acceptance.payload.result_reference)
+
+
+def test_a_reply_goes_out_in_the_channel_the_citizen_used(
+    riverton: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = _case("console", text="bin not collected")
+    with django_capture_on_commit_callbacks(execute=True):
+        event = reply_to_case(case=case, author=riverton.ann, body="  Collecting today.  ")
+    assert event.kind == EventKind.MESSAGE_OUT
+    assert event.body == "Collecting today."
+    assert event.is_public
+    assert event.channel == "console"
+    delivery = OutboundDelivery.objects.get()
+    assert delivery.recipient == "jo@mail.example"
+    assert delivery.subject == f"[{case.reference}] bin not collected"
+    assert delivery.status == DeliveryStatus.SENT
+
+
+def test_the_first_reply_meets_first_response_and_opens_the_case(riverton: Any) -> None:
+    case = _case()
+    reply_to_case(case=case, author=riverton.ann, body="On it")
+    case.refresh_from_db()
+    assert case.status == "open"
+    assert case.first_responded_at is not None
+    assert case.sla_due_at == case.resolution_due_at
+    first = case.first_responded_at
+    reply_to_case(case=case, author=riverton.ann, body="Done")
+    case.refresh_from_db()
+    assert case.first_responded_at == first
+
+
+def test_an_empty_reply_is_refused_and_changes_nothing(riverton: Any) -> None:
+    case = _case()
+    with pytest.raises(DomainError, match="needs some text"):
+        reply_to_case(case=case, author=riverton.ann, body="   ")
+    assert OutboundDelivery.objects.count() == 0
+    assert not case.events.filter(kind=EventKind.MESSAGE_OUT).exists()
+
+
+def test_internal_notes_are_never_public_nor_sent(riverton: Any) -> None:
+    case = _case()
+    note = add_internal_note(case=case, author=riverton.bob, body="Crew is short this week")
+    assert not note.is_public
+    assert OutboundDelivery.objects.count() == 0
+    assert note not in timeline(case=case, public_only=True)
+    assert note in timeline(case=case, public_only=False)
+
+
+def test_status_changes_follow_the_table_and_refusals_change_nothing(riverton: Any) -> None:
+    case = _case()
+    change_case_status(case=case, status="resolved", by=riverton.ann)
+    case.refresh_from_db()
+    assert case.status == "resolved"
+    assert case.resolved_at is not None
+    assert case.sla_due_at is None
+    change_case_status(case=case, status="closed", by=riverton.ann)
+    events_before = case.events.count()
+    with pytest.raises(DomainError, match="cannot go from closed to open"):
+        change_case_status(case=case, status="open", by=riverton.ann)
+    case.refresh_from_db()
+    assert case.status == "closed"
+    assert case.events.count() == events_before
+    with pytest.raises(DomainError, match="Unknown status 'done'"):
+        change_case_status(case=case, status="done", by=riverton.ann)
+
+
+def test_reassigning_records_who_and_where(riverton: Any) -> None:
+    case = _case()
+    assert case.assignee == riverton.ann
+    assign_case(
+        case=case, assignee=riverton.cara, by=riverton.supervisor, queue=riverton.roads_queue
+    )
+    case.refresh_from_db()
+    assert case.assignee == riverton.cara
+    assert case.queue == riverton.roads_queue
+    event = case.events.filter(kind=EventKind.ASSIGNMENT).last()
+    assert event is not None
+    assert event.author == riverton.supervisor
+    assert event.data == {
+        "from": "Ann Abbott",
+        "to": "Cara Cole",
+        "to_id": riverton.cara.pk,
+        "queue": "Roads",
+    }
+
+
+def test_assigning_to_an_inactive_colleague_is_refused(riverton: Any) -> None:
+    case = _case()
+    riverton.bob.is_active = False
+    riverton.bob.save()
+    with pytest.raises(DomainError, match="not an active member"):
+        assign_case(case=case, assignee=riverton.bob, by=riverton.ann)
+    case.refresh_from_db()
+    assert case.assignee == riverton.ann
+
+
+def test_an_agent_coming_back_takes_waiting_cases_in_due_order(riverton: Any) -> None:
+    for agent in (riverton.ann, riverton.bob):
+        set_agent_available(agent=agent, is_available=False)
+    first, second = _case(), _case()
+    assert first.assignee is None
+    assert second.assignee is None
+    assert set_agent_available(agent=riverton.bob, is_available=True) == 2
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.assignee == riverton.bob
+    assert second.assignee == riverton.bob
+
+
+def test_events_are_published_only_after_commit(
+    riverton: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        case = _case()
+    kinds = list(RealtimeEvent.objects.values_list("kind", flat=True))
+    assert kinds == ["case.created", "case.message_received"]
+    created = RealtimeEvent.objects.get(kind="case.created")
+    assert created.data["reference"] == case.reference
+    assert created.groups == ["workspace", f"user-{riverton.ann.pk}"]
+
+
+def test_a_rolled_back_change_publishes_nothing(
+    riverton: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = _case()
+    RealtimeEvent.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(DomainError):
+        change_case_status(case=case, status="new", by=riverton.ann)
+    assert RealtimeEvent.objects.count() == 0
+    assert CaseEvent.objects.filter(kind=EventKind.STATUS).count() == 0
