@@ -16,6 +16,7 @@ from config.env import env_bool, env_choice, env_int, env_list, env_path, env_st
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("CIVICDESK_VAR_DIR", BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 TESTING = "pytest" in sys.modules or env_bool("CIVICDESK_TESTING", default=False)
 
 DEBUG = env_bool("CIVICDESK_DEBUG", default=False)
@@ -30,7 +31,6 @@ if not SECRET_KEY:
 
         SECRET_KEY = secrets.token_urlsafe(50)
         if not TESTING:
-            VAR_DIR.mkdir(parents=True, exist_ok=True)
             _key_file.write_text(SECRET_KEY)
 ALLOWED_HOSTS = env_list(
     "CIVICDESK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -114,6 +114,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not memory: the browser tests' live server reads it from other threads.
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -140,6 +142,7 @@ USE_TZ = True
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("CIVICDESK_MEDIA_ROOT", VAR_DIR / "media")
 STORAGES = {

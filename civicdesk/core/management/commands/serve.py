@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 port=port,
                 log_level="warning",
                 lifespan="off",
-                ws="websockets",
+                ws="websockets-sansio",
             )
         finally:
             if worker is not None:
