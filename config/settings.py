@@ -162,11 +162,12 @@ TASK_BACKEND = env_choice(
     ("database", "rq", "immediate"),
 )
 REDIS_URL = env_str("REDIS_URL", "")
+# RQ queues live in Redis; the backend is only used when CIVICDESK_TASK_BACKEND=rq.
+INSTALLED_APPS += ["django_rq"]
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300}}
 if TASK_BACKEND == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 elif TASK_BACKEND == "rq":
-    INSTALLED_APPS += ["django_rq"]
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

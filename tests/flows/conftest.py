@@ -14,8 +14,14 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
 ]
 BLOCKING_IMPACTS = {"serious", "critical"}
 
@@ -34,8 +40,14 @@ def live_asgi(transactional_db: None, settings: Any) -> Iterator[str]:
     settings.CIVICDESK_REALTIME_POLL_SECONDS = 0.1
     settings.DEBUG = False
     port = _free_port()
-    config = uvicorn.Config("config.asgi:application", host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off", ws="websockets-sansio")
+    config = uvicorn.Config(
+        "config.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -52,7 +64,9 @@ def live_asgi(transactional_db: None, settings: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (scripts/ensure-browser)")
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (scripts/ensure-browser)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

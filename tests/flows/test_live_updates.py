@@ -37,8 +37,9 @@ def test_an_agent_hears_of_a_new_case_within_a_second(live_asgi: str) -> None:
     ws_url = live_asgi.replace("http://", "ws://") + "/ws/workspace/"
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any], float]:
-        async with connect(ws_url, additional_headers={"Cookie": cookie,
-                                                       "Origin": live_asgi}) as ws:
+        async with connect(
+            ws_url, additional_headers={"Cookie": cookie, "Origin": live_asgi}
+        ) as ws:
             hello = await _next_event(ws, "hello")
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -81,8 +82,9 @@ def test_sockets_from_another_origin_are_refused(live_asgi: str) -> None:
     ws_url = live_asgi.replace("http://", "ws://") + "/ws/workspace/"
 
     async def scenario() -> None:
-        async with connect(ws_url, additional_headers={"Cookie": cookie,
-                                                       "Origin": "http://evil.example"}):
+        async with connect(
+            ws_url, additional_headers={"Cookie": cookie, "Origin": "http://evil.example"}
+        ):
             pass
 
     with pytest.raises(InvalidStatus) as raised:
