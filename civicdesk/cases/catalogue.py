@@ -34,9 +34,15 @@ def groups_with_services() -> QuerySet[ServiceGroup]:
     )
 
 
-def service_with_attributes(*, code: str) -> Service | None:
+def service_with_attributes(*, code: str, include_inactive: bool = False) -> Service | None:
+    """A service with its questions in order, or None.
+
+    `include_inactive`: also a withdrawn service, for an interface that must not lose a form
+    filled in while the service was still offered (intake then records why it failed).
+    """
+    services = Service.objects.all() if include_inactive else Service.objects.filter(is_active=True)
     return (
-        Service.objects.filter(code=code, is_active=True)
+        services.filter(code=code)
         .select_related("group")
         .prefetch_related(
             Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order", "id"))

@@ -1,5 +1,11 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from civicdesk.portal import views
 
 app_name = "portal"
-urlpatterns = [path("", TemplateView.as_view(template_name="base.html"), name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("services/<slug:code>/", views.request_form, name="request"),
+    path("requests/<slug:token>/", views.status, name="status"),
+    path("requests/<slug:token>/reply", views.reply, name="reply"),
+]

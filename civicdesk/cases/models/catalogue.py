@@ -103,6 +103,10 @@ class ServiceAttribute(models.Model):
     def localized_description(self, language: str) -> str:
         return _translated(self, "description", language)
 
+    def localized_datatype_description(self, language: str) -> str:
+        """The hint shown under the question (Open311 `datatype_description`), or ""."""
+        return _translated(self, "datatype_description", language)
+
     def localized_values(self, language: str) -> list[tuple[str, str]]:
         names = (self.translations or {}).get(language, {}).get("values", {})
         return [(str(v["key"]), str(names.get(str(v["key"]), v["name"]))) for v in self.values]

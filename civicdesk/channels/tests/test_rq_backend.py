@@ -25,7 +25,7 @@ def test_a_delivery_runs_on_an_rq_worker(settings: Any) -> None:
     settings.RQ_QUEUES = {"default": {"URL": redis_url}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     queue = django_rq.get_queue("default", job_class=Job)
-    queue.empty()
+    queue.empty()  # type: ignore[no-untyped-call]
     stream = io.StringIO()
     ConsoleAdapter.stream = stream
     try:
@@ -43,7 +43,7 @@ def test_a_delivery_runs_on_an_rq_worker(settings: Any) -> None:
         SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
     finally:
         ConsoleAdapter.stream = None
-        queue.empty()
+        queue.empty()  # type: ignore[no-untyped-call]
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
     assert "Sent from an RQ worker" in stream.getvalue()

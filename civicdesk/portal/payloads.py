@@ -1,0 +1,52 @@
+"""Valid portal forms written as the portal channel's JSON (see channels/adapters/portal).
+
+The portal is a channel like any other: what the citizen sent is stored raw before anything
+else happens, so a request that later fails to process is still there for staff.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from civicdesk.channels.contracts import InboundAttachment, RawPayload
+from civicdesk.portal.forms import ReplyForm, RequestForm
+
+CHANNEL = "portal"
+
+
+def _raw(data: dict[str, Any], attachment: InboundAttachment | None) -> RawPayload:
+    data["attachments"] = [attachment.to_json()] if attachment else []
+    return RawPayload(body=json.dumps(data, ensure_ascii=False).encode())
+
+
+def request_payload(*, form: RequestForm, language: str) -> RawPayload:
+    """A new request for the form's service. Precondition: the form is valid."""
+    data = form.cleaned_data
+    return _raw(
+        {
+            "submission_id": data["submission_id"],
+            "service_code": form.service.code,
+            "answers": form.answers(),
+            "name": data["name"],
+            "email": data["email"],
+            "phone": data["phone"],
+            "description": data["description"],
+            "language": language,
+        },
+        form.attachment_file(),
+    )
+
+
+def reply_payload(*, form: ReplyForm, status_token: str, language: str) -> RawPayload:
+    """A citizen's message on the case behind `status_token`. Precondition: the form is valid."""
+    data = form.cleaned_data
+    return _raw(
+        {
+            "submission_id": data["submission_id"],
+            "status_token": status_token,
+            "description": data["body"],
+            "language": language,
+        },
+        form.attachment_file(),
+    )

@@ -1,0 +1,90 @@
+"""The citizen journey in a real Chromium: without JavaScript, and checked by axe-core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from civicdesk.cases.models import Case
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between page actions are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        yield chromium
+        chromium.close()
+
+
+def _violations(page: Page) -> list[str]:
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [
+        f"{violation['id']}: {[node['target'] for node in violation['nodes']]}"
+        for violation in results.response["violations"]
+    ]
+
+
+def test_a_citizen_can_send_a_request_and_reply_without_javascript(
+    riverton: Any, live_server: Any, browser: Browser
+) -> None:
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="Missed bin collection").click()
+
+    page.get_by_role("button", name="Send request").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+
+    page.get_by_label("Recycling").check()
+    page.get_by_label("Address of the collection").fill("1 River Street")
+    page.get_by_label("Describe the problem").fill("Not collected.")
+    page.get_by_label("Full name").fill("Jo Citizen")
+    page.get_by_label("Email address").fill("jo@mail.example")
+    page.get_by_role("button", name="Send request").click()
+
+    case = Case.objects.get()
+    assert page.get_by_role("heading", name="Request sent").is_visible()
+    assert page.locator(".reference").inner_text() == case.reference
+    page.get_by_label("Your message").fill("It is the blue bin.")
+    page.get_by_role("button", name="Send message").click()
+    assert page.get_by_text("Your message has been added to your request.").is_visible()
+    assert case.events.filter(body="It is the blue bin.").count() == 1
+
+    page.get_by_role("button", name="Română").click()
+    assert page.get_by_role("heading", name=f"Solicitarea {case.reference}").is_visible()
+
+
+def test_the_portal_pages_pass_axe_wcag_checks(
+    riverton: Any, live_server: Any, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/")
+    assert _violations(page) == []
+
+    page.goto(f"{live_server.url}/services/pothole/")
+    assert _violations(page) == []
+    page.get_by_role("button", name="Send request").click()
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    assert _violations(page) == []
+
+    page.get_by_label("Where is the pothole?").fill("High Street")
+    page.get_by_label("Describe the problem").fill("Deep hole.")
+    page.get_by_label("Full name").fill("Jo Citizen")
+    page.get_by_label("Phone number").fill("07911 123456")
+    page.get_by_role("button", name="Send request").click()
+    assert page.get_by_role("heading", name="Request sent").is_visible()
+    assert _violations(page) == []
+
+    page.get_by_role("button", name="Send message").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    assert _violations(page) == []

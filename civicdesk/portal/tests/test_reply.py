@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+from pytest_django.asserts import assertContains
+
+from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.services import change_case_status, reply_to_case
+from civicdesk.channels.models import InboundPayload, PayloadStatus
+from civicdesk.portal.tests.submissions import SUBMISSION_ID, control_tag, png
+
+
+def test_a_citizen_reply_lands_on_the_same_case(
+    riverton: Any, portal_case: Case, client: Client
+) -> None:
+    reply_to_case(case=portal_case, author=riverton.ann, body="Which colour is the bin?")
+    url = f"/requests/{portal_case.public_token}/"
+
+    response = client.post(
+        f"{url}reply",
+        {"body": "It is the green one.", "submission_id": SUBMISSION_ID, "attachment": png()},
+    )
+
+    assert response.status_code == 303
+    assert response["Location"] == url
+    assert Case.objects.count() == 1
+    message = CaseEvent.objects.filter(case=portal_case, kind=EventKind.MESSAGE_IN).last()
+    assert message is not None
+    assert message.body == "It is the green one."
+    assert message.channel == "portal"
+    assert [a.filename for a in message.attachments.all()] == ["photo.png"]
+    payload = InboundPayload.objects.get(provider_message_id=f"portal-{SUBMISSION_ID}")
+    assert payload.status == PayloadStatus.PROCESSED
+    assert payload.result_reference == portal_case.reference
+    assert json.loads(payload.body)["status_token"] == portal_case.public_token
+
+    page = client.get(url)
+
+    assertContains(
+        page,
+        '<div class="notification" role="status">'
+        "<p>Thank you. Your message has been added to your request.</p></div>",
+        html=True,
+    )
+    assertContains(page, "<p>It is the green one.</p>", html=True)
+
+
+def test_the_same_reply_sent_twice_is_stored_once(portal_case: Case, client: Client) -> None:
+    url = f"/requests/{portal_case.public_token}/reply"
+    data = {"body": "Any news?", "submission_id": SUBMISSION_ID}
+
+    first = client.post(url, data)
+    second = client.post(url, data)
+
+    assert first.status_code == second.status_code == 303
+    assert CaseEvent.objects.filter(case=portal_case, body="Any news?").count() == 1
+
+
+def test_an_empty_reply_is_refused_and_stores_nothing(portal_case: Case, client: Client) -> None:
+    payloads = InboundPayload.objects.count()
+    events = CaseEvent.objects.count()
+
+    response = client.post(
+        f"/requests/{portal_case.public_token}/reply",
+        {"body": "   ", "submission_id": SUBMISSION_ID},
+    )
+
+    assert response.status_code == 400
+    assert InboundPayload.objects.count() == payloads
+    assert CaseEvent.objects.count() == events
+    assertContains(
+        response,
+        '<li><a href="#id_body">Write a message before sending it.</a></li>',
+        status_code=400,
+        html=True,
+    )
+    assert 'aria-invalid="true"' in control_tag(response.content, "id_body")
+    assert response["Referrer-Policy"] == "strict-origin"
+
+
+def test_a_reply_to_a_closed_request_is_refused_and_kept_on_screen(
+    riverton: Any, portal_case: Case, client: Client
+) -> None:
+    change_case_status(case=portal_case, status="closed", by=riverton.ann)
+    payloads = InboundPayload.objects.count()
+    events = CaseEvent.objects.count()
+
+    response = client.post(
+        f"/requests/{portal_case.public_token}/reply",
+        {"body": "Still not collected.", "submission_id": SUBMISSION_ID},
+    )
+
+    assert response.status_code == 400
+    assert InboundPayload.objects.count() == payloads
+    assert CaseEvent.objects.count() == events
+    assertContains(
+        response,
+        "<li>This request is closed, so it cannot take new messages.</li>",
+        status_code=400,
+        html=True,
+    )
+    assertContains(response, ">Still not collected.</textarea>", status_code=400)
+    assertContains(response, "Start a new request", status_code=400)
+
+
+def test_a_reply_to_an_unknown_token_is_a_404(riverton: Any, client: Client) -> None:
+    response = client.post("/requests/nope/reply", {"body": "Hello"})
+
+    assert response.status_code == 404
+    assert InboundPayload.objects.count() == 0
+
+
+def test_the_reply_address_only_takes_posts(portal_case: Case, client: Client) -> None:
+    response = client.get(f"/requests/{portal_case.public_token}/reply")
+
+    assert response.status_code == 405

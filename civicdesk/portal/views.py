@@ -1,0 +1,143 @@
+"""Citizen pages: the services, a request form, and a request's private status page.
+
+Every journey works without JavaScript. Views parse a form, hand the result to the channels
+framework as a portal payload, and render; the domain decides what the request becomes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from civicdesk.cases.catalogue import groups_with_services, service_with_attributes
+from civicdesk.cases.selectors import case_by_public_token, case_by_reference, timeline
+from civicdesk.channels.services import Acceptance, accept_inbound
+from civicdesk.portal import case_display
+from civicdesk.portal.forms import ReplyForm, RequestForm, new_submission_id
+from civicdesk.portal.payloads import CHANNEL, reply_payload, request_payload
+
+if TYPE_CHECKING:  # views reach cases through selectors; the model is named for types only
+    from civicdesk.cases.models import Case
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    """303: after a POST, the browser fetches the next page with GET."""
+
+    status_code = 303
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """A page whose address holds a secret token: not indexed, not cached, not sent on.
+
+    `strict-origin`, not `no-referrer`: both keep the token out of every Referer header, but
+    under `no-referrer` browsers send `Origin: null` with the page's own form posts (reply,
+    language switch), which Django's CSRF check rightly refuses.
+    """
+    response.headers["Referrer-Policy"] = "strict-origin"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    add_never_cache_headers(response)
+    return response
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/not_found.html", status=404)
+
+
+def _received(request: HttpRequest, acceptance: Acceptance, *, back_url: str = "") -> HttpResponse:
+    """Stored but not processed: the citizen gets the payload number, staff get the payload."""
+    context = {"payload_id": acceptance.payload.pk, "back_url": back_url}
+    return render(request, "portal/received.html", context, status=202)
+
+
+def _status_url(case: Case) -> str:
+    return reverse("portal:status", args=[case.public_token])
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html", {"groups": groups_with_services()})
+
+
+@require_http_methods(["GET", "POST"])
+def request_form(request: HttpRequest, code: str) -> HttpResponse:
+    language = get_language()
+    if request.method != "POST":
+        service = service_with_attributes(code=code)
+        if service is None:
+            return _not_found(request)
+        form = RequestForm(
+            service=service, language=language, initial={"submission_id": new_submission_id()}
+        )
+        return render(request, "portal/request_form.html", {"service": service, "form": form})
+
+    # A service withdrawn after the form was shown still takes the submission: intake records
+    # why it could not be processed and staff follow up, so nothing the citizen typed is lost.
+    service = service_with_attributes(code=code, include_inactive=True)
+    if service is None:
+        return _not_found(request)
+    form = RequestForm(request.POST, request.FILES, service=service, language=language)
+    if not form.is_valid():
+        context = {"service": service, "form": form}
+        return render(request, "portal/request_form.html", context, status=400)
+    acceptance = accept_inbound(
+        channel=CHANNEL, raw=request_payload(form=form, language=language), process_now=True
+    )
+    reference = acceptance.payload.result_reference if acceptance.succeeded else ""
+    case = case_by_reference(reference) if reference else None
+    if case is None:
+        return _received(request, acceptance)
+    return HttpResponseSeeOther(f"{_status_url(case)}?new=1")
+
+
+def _status_page(
+    request: HttpRequest, case: Case, form: ReplyForm, *, status: int = 200
+) -> HttpResponse:
+    language = get_language()
+    context = {
+        "case": case,
+        "status_label": case_display.status_label(case.status),
+        "answers": case_display.answered_questions(case=case, language=language),
+        "entries": case_display.timeline_entries(timeline(case=case, public_only=True)),
+        "form": form,
+        "is_new": request.GET.get("new") == "1",
+        "private_link": request.build_absolute_uri(_status_url(case)),
+    }
+    return _private(render(request, "portal/status.html", context, status=status))
+
+
+@require_GET
+def status(request: HttpRequest, token: str) -> HttpResponse:
+    case = case_by_public_token(token)
+    if case is None:
+        return _private(_not_found(request))
+    form = ReplyForm(
+        accepts_contact=case.accepts_contact, initial={"submission_id": new_submission_id()}
+    )
+    return _status_page(request, case, form)
+
+
+@require_POST
+def reply(request: HttpRequest, token: str) -> HttpResponse:
+    case = case_by_public_token(token)
+    if case is None:
+        return _private(_not_found(request))
+    form = ReplyForm(request.POST, request.FILES, accepts_contact=case.accepts_contact)
+    if not form.is_valid():
+        return _status_page(request, case, form, status=400)
+    acceptance = accept_inbound(
+        channel=CHANNEL,
+        raw=reply_payload(form=form, status_token=token, language=get_language()),
+        process_now=True,
+    )
+    if not acceptance.succeeded:
+        return _private(_received(request, acceptance, back_url=_status_url(case)))
+    messages.success(request, _("Thank you. Your message has been added to your request."))
+    return HttpResponseSeeOther(_status_url(case))
