@@ -9,7 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind
+from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind, ServiceAttribute
 from civicdesk.cases.status import FINISHED, CaseStatus
 from civicdesk.core.errors import NotFound
 
@@ -82,12 +82,15 @@ def inbox_page(
 
 
 def inbox_counts(*, user: User) -> dict[str, int]:
-    """Open cases per inbox view, in one query."""
+    """Open cases per inbox view, in one query.
+
+    Every count is distinct: the team filter joins team members, one row per member.
+    """
     open_cases = _visible_cases(user).filter(status__in=OPEN_STATUSES)
     return open_cases.aggregate(
-        mine=Count("id", filter=Q(assignee=user)),
+        mine=Count("id", filter=Q(assignee=user), distinct=True),
         team=Count("id", filter=Q(queue__team__members=user), distinct=True),
-        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        unassigned=Count("id", filter=Q(assignee__isnull=True), distinct=True),
         all=Count("id", distinct=True),
     )
 
@@ -141,6 +144,16 @@ def recent_cases(*, limit: int = 20) -> QuerySet[Case]:
     )[:limit]
 
 
+def case_listing(*, user: User, status: str = "", service_code: str = "") -> QuerySet[Case]:
+    """Cases the user may see, newest first; `status` is one exact status, "" any."""
+    query = _visible_cases(user).select_related("service", "citizen", "queue", "assignee")
+    if status:
+        query = query.filter(status=status)
+    if service_code:
+        query = query.filter(service__code=service_code)
+    return query.order_by("-created_at", "-id")
+
+
 def case_row(case: Case) -> dict[str, Any]:
     """The operator-facing summary of a case (CLI and API share it)."""
     return {
@@ -155,3 +168,60 @@ def case_row(case: Case) -> dict[str, Any]:
         "created_at": case.created_at.isoformat(),
         "sla_due_at": case.sla_due_at.isoformat() if case.sla_due_at else None,
     }
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    code: str
+    question: str
+    answer: str
+
+
+def answered_questions(*, case: Case) -> list[AnsweredQuestion]:
+    """The case's answers beside the questions they answer, choices shown by name.
+
+    One query for the service's questions (retired services included); answers to questions
+    that no longer exist keep their code as the question.
+    """
+    answers = case.answers or {}
+    if not answers:
+        return []
+    attributes = (
+        {a.code: a for a in ServiceAttribute.objects.filter(service_id=case.service_id)}
+        if case.service_id
+        else {}
+    )
+    ordered = sorted(
+        answers,
+        key=lambda code: (attributes[code].order, code) if code in attributes else (10**6, code),
+    )
+    rows = []
+    for code in ordered:
+        attribute = attributes.get(code)
+        value = answers[code]
+        names = {str(v["key"]): str(v["name"]) for v in attribute.values} if attribute else {}
+        values = value if isinstance(value, list) else [value]
+        rows.append(
+            AnsweredQuestion(
+                code=code,
+                question=attribute.description if attribute else code,
+                answer=", ".join(names.get(str(v), str(v)) for v in values),
+            )
+        )
+    return rows
+
+
+def access_attachment_by_id(user: User, *, reference: str, attachment_id: int) -> Attachment:
+    """An attachment of a case the user may see; NotFound for missing and forbidden alike."""
+    attachment = (
+        Attachment.objects.select_related("event__case")
+        .filter(
+            pk=attachment_id,
+            event__case__in=_visible_cases(user),
+            event__case__reference=reference.strip().upper(),
+        )
+        .first()
+    )
+    if attachment is None:
+        raise NotFound(f"No attachment {attachment_id} on case {reference}.")
+    return attachment

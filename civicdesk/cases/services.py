@@ -39,7 +39,7 @@ from civicdesk.citizens.selectors import first_contact_value
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
 from civicdesk.core.tokens import new_token
-from civicdesk.realtime.publish import publish, user_group
+from civicdesk.realtime.publish import publish
 from civicdesk.routing.models import Queue
 from civicdesk.routing.services import default_queue, next_agent_for
 from civicdesk.sla.services import compute_targets
@@ -81,10 +81,8 @@ def _case_event_data(case: Case) -> dict[str, Any]:
 
 
 def _publish_case(kind: str, case: Case) -> None:
-    groups = ["workspace"]
-    if case.assignee_id:
-        groups.append(user_group(case.assignee_id))
-    publish(kind, _case_event_data(case), groups=groups)
+    # Every open workspace hears of every case change once; the event names the assignee.
+    publish(kind, _case_event_data(case))
 
 
 def _add_event(
@@ -288,7 +286,14 @@ def reply_to_case(
     if not body:
         raise DomainError("A reply needs some text.")
     channel = reply_channel(case)
-    adapter = registry.adapter_for(channel)
+    try:
+        adapter = registry.adapter_for(channel)
+    except registry.UnknownChannel:
+        # Historical origins (phone, counter, letter…) are recorded but have no adapter yet.
+        raise DomainError(
+            f"Replies by {channel} are not available yet; contact the citizen another way "
+            "and record what was said as a note."
+        ) from None
     recipient = ""
     for kind in adapter.recipient_kinds:
         recipient = first_contact_value(citizen_id=case.citizen_id, kind=kind) or ""
@@ -408,8 +413,7 @@ def assign_case(*, case: Case, assignee: User | None, by: User, queue: Queue | N
         },
     )
     case.save(update_fields=["assignee", "queue", "updated_at"])
-    groups = ["workspace"] + [user_group(u.pk) for u in (previous, assignee) if u is not None]
-    publish("case.assigned", _case_event_data(case), groups=groups)
+    publish("case.assigned", _case_event_data(case))
     return case
 
 

@@ -19,6 +19,7 @@ class WorkspaceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=UNAUTHORISED)
             return
+        # The workspace group carries case events; the personal group, messages for this user.
         self.groups_joined = [WORKSPACE_GROUP, user_group(user.pk)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)

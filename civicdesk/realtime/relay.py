@@ -24,11 +24,14 @@ KEEP_EVENTS = timedelta(minutes=10)
 class EventRelay:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
-        self._last_id: int | None = None
+        self._last_id = 0
+        self.watching = False  # True once the relay knows where the outbox ends
 
     def ensure_running(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        """Start relaying in the running event loop, unless a live relay runs there already."""
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run())
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -36,13 +39,15 @@ class EventRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.watching = False
 
     async def _run(self) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        if self._last_id is None:
-            self._last_id = await database_sync_to_async(_latest_id)()
+        # Start after what exists: a socket opened now hears what happens from now on.
+        self._last_id = await database_sync_to_async(_latest_id)()
+        self.watching = True
         polls = 0
         while True:
             try:

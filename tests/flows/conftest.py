@@ -61,8 +61,9 @@ def live_asgi(transactional_db: None, settings: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
+    """A fresh headless Chromium per test: Playwright's loop must not outlive the test."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             "Debian's chromium is missing: `make test` installs it (scripts/ensure-browser)"

@@ -142,7 +142,8 @@ def test_events_are_published_only_after_commit(
     assert kinds == ["case.created", "case.message_received"]
     created = RealtimeEvent.objects.get(kind="case.created")
     assert created.data["reference"] == case.reference
-    assert created.groups == ["workspace", f"user-{riverton.ann.pk}"]
+    assert created.groups == ["workspace"]
+    assert created.data["assignee_id"] == riverton.ann.pk
 
 
 def test_a_rolled_back_change_publishes_nothing(

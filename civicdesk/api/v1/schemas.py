@@ -1,0 +1,160 @@
+"""Request and response shapes of API v1. Limits mirror the API channel adapter's."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(Schema):
+    # Unknown fields are refused: a misspelt field name should fail loudly, not vanish.
+    model_config = ConfigDict(extra="forbid")
+
+
+class CitizenIn(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=254)
+
+
+def _no_details() -> CitizenIn:
+    # A named factory: mypy cannot type a model class passed as `default_factory`.
+    return CitizenIn()
+
+
+class AttachmentIn(Strict):
+    filename: str = Field(min_length=1, max_length=200)
+    content_type: str | None = Field(default=None, max_length=120)
+    content_b64: str = Field(description="The file's bytes, base64-encoded.")
+
+    @field_validator("content_b64")
+    @classmethod
+    def _is_base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"is not valid base64 ({exc})") from None
+        return value
+
+
+class ContactIn(Strict):
+    """A contact from a citizen, posted by an integration (API channel)."""
+
+    external_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Your id for this contact; a repeat is not stored twice.",
+    )
+    citizen: CitizenIn = Field(default_factory=_no_details)
+    subject: str | None = Field(default=None, max_length=255)
+    body: str = Field(min_length=1, max_length=20_000)
+    service_code: str | None = Field(
+        default=None,
+        max_length=60,
+        description="A service of the catalogue; classified when absent.",
+    )
+    answers: dict[str, Any] = Field(
+        default_factory=dict, description="Answers to the service's questions, by code."
+    )
+    case_reference: str | None = Field(
+        default=None, max_length=40, description="Adds the contact to this existing case."
+    )
+    language: str | None = Field(default=None, max_length=10)
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _someone_to_answer(self) -> ContactIn:
+        if not (self.citizen.email or self.citizen.phone or self.case_reference):
+            raise ValueError("give citizen.email, citizen.phone or case_reference")
+        return self
+
+
+class ContactAccepted(Schema):
+    reference: str
+    status: str = Field(description="The case's status.")
+    payload_id: int
+    duplicate: bool
+    case_url: str
+
+
+class ContactFailed(Schema):
+    detail: str
+    payload_id: int
+    duplicate: bool = False
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str | None = None
+
+
+class ValidationErrorOut(Schema):
+    detail: str
+    errors: list[FieldError]
+
+
+class CaseRow(Schema):
+    reference: str
+    channel: str
+    service: str | None
+    status: str
+    priority: str
+    queue: str | None
+    assignee: str | None
+    subject: str
+    created_at: datetime
+    sla_due_at: datetime | None
+    citizen: str
+
+
+class CaseList(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[CaseRow]
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    created_at: datetime
+    author: str | None = Field(description="Staff member's name, or the citizen's label.")
+    channel: str
+    body: str
+    is_public: bool
+    delivery_status: str | None = Field(description="For replies: pending, retrying, sent…")
+    data: dict[str, Any]
+    attachments: list[AttachmentOut]
+
+
+class CaseDetail(CaseRow):
+    service_name: str | None
+    language: str
+    answers: dict[str, Any]
+    first_response_due_at: datetime | None
+    first_responded_at: datetime | None
+    resolution_due_at: datetime | None
+    resolved_at: datetime | None
+    events: list[EventOut]
+
+
+class TextIn(Strict):
+    body: str = Field(min_length=1, max_length=20_000)

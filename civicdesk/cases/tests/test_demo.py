@@ -1,0 +1,192 @@
+"""`civicdesk demo`: the City of Riverton, loaded once, identically, through the services."""
+
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from civicdesk.accounts.models import Team, User
+from civicdesk.cases.models import Case, CaseEvent, Service, ServiceAttribute, ServiceGroup
+from civicdesk.cases.services import open_case
+from civicdesk.channels.models import DeliveryStatus, OutboundDelivery
+from civicdesk.citizens.models import Citizen
+from civicdesk.citizens.services import ContactInput, identify_citizen
+from civicdesk.routing.models import KeywordRule, Queue
+from civicdesk.routing.services import classify_text
+from civicdesk.sla.models import BusinessCalendar, SlaPolicy, SlaTarget
+
+HISTORICAL = {"phone", "email", "counter", "letter"}
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "teams": Team.objects.count(),
+        "queues": Queue.objects.count(),
+        "staff": User.objects.count(),
+        "groups": ServiceGroup.objects.count(),
+        "services": Service.objects.count(),
+        "questions": ServiceAttribute.objects.count(),
+        "rules": KeywordRule.objects.count(),
+        "policies": SlaPolicy.objects.count(),
+        "targets": SlaTarget.objects.count(),
+        "calendars": BusinessCalendar.objects.count(),
+        "citizens": Citizen.objects.count(),
+        "cases": Case.objects.count(),
+        "events": CaseEvent.objects.count(),
+        "deliveries": OutboundDelivery.objects.count(),
+    }
+
+
+def _check_organisation() -> None:
+    staff = User.objects.all()
+    assert all(user.email.endswith("@riverton.example") for user in staff)
+    assert all(user.check_password("riverton-demo") for user in staff)
+    assert Counter(staff.values_list("role", flat=True)) == {
+        "agent": 12,
+        "supervisor": 1,
+        "admin": 1,
+    }
+    admin = User.objects.get(email="admin@riverton.example")
+    assert (admin.is_superuser, admin.is_staff) == (True, True)
+    assert list(Queue.objects.filter(is_default=True).values_list("name", flat=True)) == [
+        "General enquiries"
+    ]
+    calendar = BusinessCalendar.objects.get()
+    assert (calendar.timezone, calendar.holiday_country, calendar.holiday_subdivision) == (
+        "Europe/London",
+        "GB",
+        "ENG",
+    )
+    assert all(
+        sorted(policy.targets.values_list("priority", flat=True))
+        == ["high", "low", "normal", "urgent"]
+        for policy in SlaPolicy.objects.all()
+    )
+
+
+def _check_catalogue() -> None:
+    codes = set(Service.objects.values_list("code", flat=True))
+    assert {"missed-bin", "pothole", "street-light", "noise", "housing-repair"} <= codes
+    assert "local-tax-question" in codes
+    assert Service.objects.get(code="local-tax-question").name == "Local tax question"
+    for group in ServiceGroup.objects.all():
+        assert group.translations["ro"]["name"]
+    for service in Service.objects.prefetch_related("attributes"):
+        assert service.translations["ro"]["name"]
+        assert service.translations["ro"]["description"]
+        assert service.queue is not None
+        assert service.sla_policy is not None
+        questions = list(service.attributes.all())
+        assert 1 <= len(questions) <= 4, service.code
+        for question in questions:
+            assert question.translations["ro"]["description"]
+            keys = {str(value["key"]) for value in question.values}
+            assert set(question.translations["ro"].get("values", {})) == keys
+    datatypes = set(ServiceAttribute.objects.values_list("datatype", flat=True))
+    assert datatypes == {
+        "string",
+        "number",
+        "datetime",
+        "text",
+        "singlevaluelist",
+        "multivaluelist",
+    }
+    pothole_rule = classify_text(text="There is a huge pothole on Mill Lane")
+    romanian_rule = classify_text(text="Este o groapa mare pe strada noastra")
+    assert pothole_rule is not None
+    assert pothole_rule.service_code == "pothole"
+    assert romanian_rule is not None
+    assert romanian_rule.service_code == "pothole"
+
+
+def _check_history() -> None:
+    now = timezone.now()
+    cases = list(Case.objects.all())
+    assert sorted(case.reference for case in cases) == [
+        f"RIV-{year}-{n:06d}"
+        for year, n in sorted(
+            (timezone.localtime(case.created_at).year, int(case.reference[-6:])) for case in cases
+        )
+    ]
+    assert all(now - timedelta(days=121) < case.created_at < now for case in cases)
+    assert not CaseEvent.objects.filter(created_at__gt=now).exists()
+    assert sum(timezone.localtime(c.created_at).weekday() < 5 for c in cases) > 0.8 * len(cases)
+    statuses = Counter(case.status for case in cases)
+    assert statuses["closed"] > 150
+    assert statuses["new"] + statuses["open"] + statuses["waiting"] > 20
+    channels = {case.channel for case in cases}
+    assert {"portal", "api", "console"} | HISTORICAL == channels
+    old_ways = [case for case in cases if case.channel in HISTORICAL]
+    assert all(case.status in ("resolved", "closed") for case in old_ways)
+    assert all(case.created_at < now - timedelta(days=35) for case in old_ways)
+    several = [c for c in Citizen.objects.all() if c.cases.values("channel").distinct().count() > 1]
+    assert len(several) > 20
+    kinds = set(CaseEvent.objects.values_list("kind", flat=True))
+    assert {"message_in", "message_out", "note", "status", "assignment", "created"} <= kinds
+    assert set(OutboundDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+
+
+@pytest.mark.django_db
+def test_demo_loads_riverton_once_and_a_second_run_changes_nothing() -> None:
+    out = StringIO()
+    call_command("demo", stdout=out)
+
+    counts = _counts()
+    assert {k: counts[k] for k in ("teams", "queues", "staff", "groups", "rules")} == {
+        "teams": 7,
+        "queues": 7,
+        "staff": 14,
+        "groups": 8,
+        "rules": 21,
+    }
+    assert (counts["policies"], counts["targets"], counts["calendars"]) == (3, 12, 1)
+    assert 20 <= counts["services"] <= 40
+    assert (counts["citizens"], counts["cases"]) == (150, 300)
+    _check_organisation()
+    _check_catalogue()
+    _check_history()
+    printed = out.getvalue()
+    assert "Loaded the City of Riverton: 35 services, 300 historical cases." in printed
+    for line in (
+        "Demo logins (password for all: riverton-demo)",
+        "  admin                admin@riverton.example",
+        "  supervisor           helen.carter@riverton.example",
+        "  agent (waste)        priya.shah@riverton.example",
+        "  agent (contact)      liam.murphy@riverton.example",
+        "Portal     http://127.0.0.1:8000/",
+        "Workspace  http://127.0.0.1:8000/workspace/",
+        "Admin      http://127.0.0.1:8000/admin/",
+        "API docs   http://127.0.0.1:8000/api/v1/docs",
+    ):
+        assert line in printed.splitlines()
+
+    again = StringIO()
+    call_command("demo", stdout=again)
+    assert _counts() == counts
+    assert again.getvalue().splitlines()[0] == (
+        "The City of Riverton demo is already loaded; nothing to add."
+    )
+
+
+@pytest.mark.django_db
+def test_demo_reset_replaces_the_demo_cases_and_keeps_everything_else() -> None:
+    resident = identify_citizen(
+        contacts=[ContactInput(kind="email", value="old.demo@rivertonmail.example")]
+    )
+    stale = open_case(citizen=resident, channel="portal", subject="Old demo case", service=None)
+    someone = identify_citizen(contacts=[ContactInput(kind="email", value="real@mail.example")])
+    real = open_case(citizen=someone, channel="api", subject="A real request", service=None)
+    out = StringIO()
+    call_command("demo", "--reset", stdout=out)
+
+    assert out.getvalue().splitlines()[:2] == [
+        "Removed 1 demo cases.",
+        "Loaded the City of Riverton: 35 services, 300 historical cases.",
+    ]
+    assert not Case.objects.filter(pk=stale.pk).exists()
+    assert not Citizen.objects.filter(pk=resident.pk).exists()
+    assert Case.objects.get(pk=real.pk).subject == "A real request"
+    assert (Citizen.objects.count(), Case.objects.count()) == (151, 301)

@@ -1,0 +1,1 @@
+"""Views of the agent workspace: parse, call one service or selector, render."""

@@ -1,0 +1,103 @@
+"""The case page: summary, citizen, answers, timeline and the action forms; attachments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from civicdesk.cases.selectors import (
+    access_attachment_by_id,
+    access_case_by_reference,
+    answered_questions,
+    citizen_cases,
+    timeline,
+)
+from civicdesk.cases.services import reply_channel
+from civicdesk.citizens.selectors import contact_points_of
+from civicdesk.core.clock import now
+from civicdesk.core.errors import NotFound
+from civicdesk.workspace.forms import AssignForm, CaseForm, NoteForm, ReplyForm, StatusForm
+from civicdesk.workspace.views.page import StaffRequest, fragments, frame_context, wants_fragment
+
+TEMPLATE = "workspace/case.html"
+FORMS: dict[str, type[CaseForm]] = {
+    "reply_form": ReplyForm,
+    "note_form": NoteForm,
+    "status_form": StatusForm,
+    "assign_form": AssignForm,
+}
+
+if TYPE_CHECKING:
+    from civicdesk.cases.models import Case
+
+
+def case_or_404(request: StaffRequest, reference: str) -> Case:
+    try:
+        return access_case_by_reference(request.user, reference)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def case_context(
+    request: StaffRequest, case: Case, *, bound: dict[str, CaseForm] | None = None
+) -> dict[str, Any]:
+    """Everything the case page shows, read through selectors; `bound` replaces blank forms."""
+    forms: dict[str, CaseForm] = {
+        name: form_class(case=case, user=request.user) for name, form_class in FORMS.items()
+    }
+    forms.update(bound or {})
+    return {
+        "case": case,
+        "events": timeline(case=case, public_only=False),
+        "contact_points": contact_points_of(citizen_id=case.citizen_id),
+        "other_cases": citizen_cases(citizen_id=case.citizen_id, exclude_case_id=case.pk),
+        "answers": answered_questions(case=case),
+        "reply_channel": reply_channel(case),
+        "now": now(),
+        **forms,
+    }
+
+
+@login_required
+@require_GET
+def case_page(request: StaffRequest, reference: str) -> HttpResponse:
+    case = case_or_404(request, reference)
+    return render(request, TEMPLATE, {**frame_context(request), **case_context(request, case)})
+
+
+@login_required
+@require_GET
+def case_timeline(request: StaffRequest, reference: str) -> HttpResponse:
+    """The timeline partial with the summary out of band, for live updates."""
+    case = case_or_404(request, reference)
+    context = {
+        "case": case,
+        "events": timeline(case=case, public_only=False),
+        "now": now(),
+    }
+    if not wants_fragment(request):
+        return render(request, f"{TEMPLATE}#timeline", context)
+    return fragments(request, TEMPLATE, context, main="timeline", oob=["case-summary"])
+
+
+@login_required
+@require_GET
+def attachment_download(request: StaffRequest, reference: str, attachment_id: int) -> FileResponse:
+    """The stored file, always as a download: an uploaded HTML file must never render here."""
+    try:
+        attachment = access_attachment_by_id(
+            request.user, reference=reference, attachment_id=attachment_id
+        )
+        handle = attachment.file.open("rb")
+    except (NotFound, FileNotFoundError) as exc:
+        raise Http404("No such attachment.") from exc
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
