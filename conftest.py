@@ -43,3 +43,22 @@ def riverton(db: None) -> Any:
     from tests.factories import build_riverton
 
     return build_riverton()
+
+
+@pytest.fixture
+def live_asgi(transactional_db: None, settings: Any) -> Iterator[str]:
+    """CivicDesk served over ASGI on loopback (pages, API, WebSockets), on the test database."""
+    from tests.browser import serve_asgi
+
+    settings.CIVICDESK_REALTIME_POLL_SECONDS = 0.1
+    with serve_asgi() as url:
+        yield url
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, launched as every browser test here launches it."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched

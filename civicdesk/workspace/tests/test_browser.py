@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -14,43 +13,17 @@ from civicdesk.accounts.models import User
 from civicdesk.cases.models import CaseEvent, EventKind
 from civicdesk.cases.services import change_case_status
 from civicdesk.workspace.tests.conftest import accept
+from tests.browser import assert_accessible
 from tests.factories import PASSWORD, build_riverton, portal_payload
-from tests.flows.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    assert_accessible,
-    live_asgi,  # noqa: F401 - the live server fixture
-)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    # WhiteNoise serves the static files with a synchronous iterator, which Django under ASGI
-    # consumes with this warning; the pages need their scripts, so it must not fail the request.
-    pytest.mark.filterwarnings(
-        "ignore:StreamingHttpResponse must consume synchronous iterators:Warning"
-    ),
 ]
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    """Chromium for one test. Playwright's sync API runs an event loop in this thread while it
-    lives, so it is stopped before the database is flushed and before any later test runs."""
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test's own ORM calls are synchronous
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def agent_page(live_asgi: str, browser: Any) -> Iterator[Any]:  # noqa: F811 - the fixture
+def agent_page(live_asgi: str, browser: Any) -> Iterator[Any]:
     riverton = build_riverton()
     context = browser.new_context(base_url=live_asgi)
     page = context.new_page()
