@@ -38,7 +38,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 types: setup
-	$(BIN)/mypy civicdesk config
+	$(BIN)/mypy civicdesk config tests conftest.py
 
 contracts: setup
 	$(BIN)/lint-imports

@@ -26,7 +26,7 @@ def _session_cookie(email: str) -> str:
 
 async def _next_event(ws: Any, kind: str) -> dict[str, Any]:
     while True:
-        event = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
         if event["kind"] == kind:
             return event
 
