@@ -79,8 +79,10 @@ class HistoryMaker:
         channel = resident.channel
         if self.rng.random() >= 0.7:
             channel = self.rng.choices(list(every), list(every.values()))[0]
+        # The margin keeps the later move into office hours (up to a long weekend) from
+        # carrying an old-way contact across the line.
         if channel in HISTORICAL_CHANNELS and arrival > self.now - timedelta(
-            days=HISTORICAL_UNTIL_DAYS
+            days=HISTORICAL_UNTIL_DAYS + 4
         ):
             channel = self.rng.choices(list(LIVE_CHANNELS), list(LIVE_CHANNELS.values()))[0]
         return channel
