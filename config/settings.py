@@ -101,9 +101,7 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     # Tests close connections after each request: live-server threads must not hold the
     # test database open when it is dropped.
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if TESTING else 60)
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if TESTING else 60)}
 else:
     DATABASES = {
         "default": {
