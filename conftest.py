@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests judge results, not speed: a loaded CI machine must not fail them on time.
+hypothesis_settings.register_profile("civicdesk", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("civicdesk")
 
 _real_connect = socket.socket.connect
 

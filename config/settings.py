@@ -99,9 +99,9 @@ TEMPLATES = [
 _sqlite_path = VAR_DIR / "civicdesk.sqlite3"
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    # Tests close connections after each request: live-server threads must not hold the
-    # test database open when it is dropped.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if TESTING else 60)}
+    # No persistent connections: under ASGI each request may run on another thread, and a
+    # connection kept per thread is never closed (Django advises against it under ASGI).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     DATABASES = {
         "default": {
@@ -215,5 +215,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "civicdesk": {"handlers": ["console"], "level": env_str("CIVICDESK_LOG_LEVEL", "INFO")},
+        # Server errors (500s) with their tracebacks, whatever DEBUG says.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django_tasks": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

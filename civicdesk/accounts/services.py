@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from django.db import transaction
+from datetime import timedelta
 
 from civicdesk.accounts.models import ApiToken, User
 from civicdesk.core.clock import now
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest, new_token
+
+TOKEN_USE_GRANULARITY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,13 @@ def authenticate_api_token(*, key: str) -> User | None:
     )
     if token is None:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now())
+    # Recorded to within a few minutes: a write on every API call would cost more than it tells.
+    moment = now()
+    if token.last_used_at is None or moment - token.last_used_at > TOKEN_USE_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=moment)
     return token.user
 
 
 def mark_assigned(*, agent: User) -> None:
     """Record that an agent just received a case, which moves them to the back of the rota."""
     User.objects.filter(pk=agent.pk).update(last_assigned_at=now())
-
-
-@transaction.atomic
-def set_availability(*, agent: User, is_available: bool) -> User:
-    agent.is_available = is_available
-    agent.save(update_fields=["is_available"])
-    return agent

@@ -255,9 +255,17 @@ def record_citizen_message(
         case.status = new_status.value
         update.append("status")
         if new_status is CaseStatus.REOPENED:
+            # A reopened case gets a fresh resolution target from the moment it came back.
+            targets = compute_targets(
+                policy_id=case.service.sla_policy_id if case.service else None,
+                priority=case.priority,
+                start=when,
+            )
             case.resolved_at = None
+            if targets is not None:
+                case.resolution_due_at = targets.resolution_due_at
             case.sla_due_at = case.resolution_due_at
-            update += ["resolved_at", "sla_due_at"]
+            update += ["resolved_at", "sla_due_at", "resolution_due_at"]
     case.save(update_fields=update)
     _publish_case("case.message_received", case)
     return event
@@ -437,7 +445,7 @@ def set_agent_available(*, agent: User, is_available: bool) -> int:
     for case in waiting:
         chosen = next_agent_for(queue=case.queue) if case.queue else None
         if chosen is None:
-            break
+            continue  # nobody free in that queue's team; other queues may still have someone
         case.assignee = chosen
         case.save(update_fields=["assignee", "updated_at"])
         _add_event(

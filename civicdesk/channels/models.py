@@ -65,6 +65,7 @@ class InboundPayload(TimeStampedModel):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
     RETRYING = "retrying", _("Retrying")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")

@@ -13,13 +13,15 @@ import logging
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from civicdesk.channels import delivery_policy, registry
 from civicdesk.channels.contracts import (
     DeliveryOutcome,
+    DeliveryResult,
     InboundMessage,
     InvalidPayload,
     OutgoingMessage,
@@ -38,6 +40,10 @@ from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.realtime.publish import publish
 
 logger = logging.getLogger(__name__)
+
+
+# Processing that started this long ago and never finished was interrupted (a worker died).
+STALE_PROCESSING = timedelta(minutes=10)
 
 
 class PrivateMessageRefused(DomainError):
@@ -126,10 +132,16 @@ def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
 
 
 def process_payload(*, payload_id: int) -> InboundPayload:
-    """Hand a stored payload to the inbound handler, recording the outcome. Idempotent."""
-    claimed = InboundPayload.objects.filter(
-        pk=payload_id, status__in=[PayloadStatus.RECEIVED, PayloadStatus.FAILED]
-    ).update(status=PayloadStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=now())
+    """Hand a stored payload to the inbound handler, recording the outcome. Idempotent.
+
+    A payload left "processing" by a worker that died is taken over once it is stale.
+    """
+    claimable = Q(status__in=[PayloadStatus.RECEIVED, PayloadStatus.FAILED]) | Q(
+        status=PayloadStatus.PROCESSING, updated_at__lt=now() - STALE_PROCESSING
+    )
+    claimed = InboundPayload.objects.filter(claimable, pk=payload_id).update(
+        status=PayloadStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=now()
+    )
     payload = InboundPayload.objects.get(pk=payload_id)
     if not claimed:
         return payload  # already processed, or being processed elsewhere
@@ -170,6 +182,10 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
         raise NotFound(f"No inbound payload #{payload_id}")
     if payload.status == PayloadStatus.PROCESSED:
         raise DomainError(f"Payload #{payload_id} was processed already")
+    if payload.status == PayloadStatus.PROCESSING and payload.updated_at >= (
+        now() - STALE_PROCESSING
+    ):
+        raise DomainError(f"Payload #{payload_id} is being processed right now")
     if payload.error.startswith("Invalid payload:"):
         # Re-check: a fixed adapter may now understand it.
         try:
@@ -228,31 +244,51 @@ def queue_delivery(
     return delivery
 
 
-def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
-    """Send a queued delivery once; schedule a retry for temporary failures. Idempotent."""
-    from django.conf import settings
+# A send that started this long ago and never reported back was interrupted (a worker died).
+STALE_SENDING = timedelta(minutes=10)
 
+
+def _claim_delivery(delivery_id: int) -> OutboundDelivery | None:
+    """Mark a delivery as being sent, in a short transaction of its own; None if not ours."""
     with transaction.atomic():
         delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery_id)
-        if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
-            return delivery
-        adapter = registry.adapter_for(delivery.channel)
-        outgoing = OutgoingMessage(
-            channel=delivery.channel,
-            recipient=delivery.recipient,
-            subject=delivery.subject,
-            body=delivery.body,
-            thread_reference=delivery.thread_reference,
+        stale = delivery.status == DeliveryStatus.SENDING and delivery.updated_at < (
+            now() - STALE_SENDING
         )
-        config: Mapping[str, object] = delivery.account.config if delivery.account else {}
-        attempted_at = now()
-        try:
-            result = adapter.send(outgoing, config)
-        except Exception as exc:
-            logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
-            from civicdesk.channels.contracts import DeliveryResult
+        if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING) and not stale:
+            return None
+        delivery.status = DeliveryStatus.SENDING
+        delivery.save(update_fields=["status", "updated_at"])
+        return delivery
 
-            result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
+
+def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
+    """Send a queued delivery once; schedule a retry for temporary failures. Idempotent.
+
+    The provider is called outside any transaction: a slow provider must not hold a lock
+    (on SQLite, the database's only write lock) while it thinks.
+    """
+    from django.conf import settings
+
+    delivery = _claim_delivery(delivery_id)
+    if delivery is None:
+        return OutboundDelivery.objects.get(pk=delivery_id)
+    adapter = registry.adapter_for(delivery.channel)
+    outgoing = OutgoingMessage(
+        channel=delivery.channel,
+        recipient=delivery.recipient,
+        subject=delivery.subject,
+        body=delivery.body,
+        thread_reference=delivery.thread_reference,
+    )
+    config: Mapping[str, object] = delivery.account.config if delivery.account else {}
+    attempted_at = now()
+    try:
+        result = adapter.send(outgoing, config)
+    except Exception as exc:
+        logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
+        result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
+    with transaction.atomic():
         DeliveryAttempt.objects.create(
             delivery=delivery,
             attempted_at=attempted_at,
@@ -300,14 +336,19 @@ def _schedule_retry(delivery: OutboundDelivery) -> None:
         transaction.on_commit(
             lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk)
         )
-    # Otherwise `retry_due_deliveries` (run by the worker's periodic sweep) picks it up.
+    # A backend that cannot defer (the immediate one, in tests) leaves the retry to
+    # `retry_due_deliveries`, which an operator or a scheduler calls.
 
 
 def retry_due_deliveries() -> int:
-    """Attempt every delivery whose retry time has come; returns how many were tried."""
+    """Attempt every delivery whose retry time has come, and every interrupted send.
+
+    Returns how many were tried.
+    """
     due = list(
         OutboundDelivery.objects.filter(
-            status=DeliveryStatus.RETRYING, next_attempt_at__lte=now()
+            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now())
+            | Q(status=DeliveryStatus.SENDING, updated_at__lt=now() - STALE_SENDING)
         ).values_list("pk", flat=True)
     )
     for delivery_id in due:

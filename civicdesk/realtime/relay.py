@@ -1,7 +1,10 @@
 """Relays outbox events from the database to this process's channel layer.
 
-One relay runs per socket process, started by the first WebSocket connection. It polls for rows
-newer than the last one it saw, so every process that writes events is heard, whatever it is.
+One relay runs per socket process, started by the first WebSocket connection. It polls the
+outbox, so every process that writes events is heard, whatever it is. Ids are not a reliable
+order: on PostgreSQL a transaction holding a lower id can commit after a higher one. So each
+poll reads a recent window, not just "after the last id", and the relay remembers which events
+it has sent.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -19,12 +22,15 @@ from civicdesk.core.clock import now
 
 logger = logging.getLogger(__name__)
 KEEP_EVENTS = timedelta(minutes=10)
+# Events are written in a short transaction of their own right after the change commits, so
+# one that appears later than this after its creation time is not expected.
+LATE_COMMIT_WINDOW = timedelta(seconds=30)
 
 
 class EventRelay:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
-        self._last_id = 0
+        self._sent: dict[int, datetime] = {}  # event id → created_at, within the window
         self.watching = False  # True once the relay knows where the outbox ends
 
     def ensure_running(self) -> None:
@@ -46,19 +52,23 @@ class EventRelay:
         if layer is None:
             return
         # Start after what exists: a socket opened now hears what happens from now on.
-        self._last_id = await database_sync_to_async(_latest_id)()
+        self._sent = dict.fromkeys(await database_sync_to_async(_recent_ids)(), now())
         self.watching = True
         polls = 0
         while True:
             try:
-                events = await database_sync_to_async(_events_after)(self._last_id)
-                for event_id, kind, groups, data in events:
-                    self._last_id = event_id
+                events = await database_sync_to_async(_events_since)(now() - LATE_COMMIT_WINDOW)
+                for event_id, created_at, kind, groups, data in events:
+                    if event_id in self._sent:
+                        continue
+                    self._sent[event_id] = created_at
                     for group in groups:
                         await layer.group_send(
                             group,
                             {"type": "realtime.event", "event": {"kind": kind, "data": data}},
                         )
+                horizon = now() - 2 * LATE_COMMIT_WINDOW
+                self._sent = {key: at for key, at in self._sent.items() if at >= horizon}
                 polls += 1
                 if polls % 240 == 0:
                     await database_sync_to_async(_prune)()
@@ -69,18 +79,21 @@ class EventRelay:
             await asyncio.sleep(settings.CIVICDESK_REALTIME_POLL_SECONDS)
 
 
-def _latest_id() -> int:
+def _recent_ids() -> list[int]:
     from civicdesk.realtime.models import RealtimeEvent
 
-    latest = RealtimeEvent.objects.order_by("-id").values_list("id", flat=True).first()
-    return latest or 0
+    since = now() - LATE_COMMIT_WINDOW
+    return list(RealtimeEvent.objects.filter(created_at__gte=since).values_list("id", flat=True))
 
 
-def _events_after(last_id: int) -> list[tuple[int, str, list[str], dict[str, object]]]:
+def _events_since(
+    since: datetime,
+) -> list[tuple[int, datetime, str, list[str], dict[str, object]]]:
     from civicdesk.realtime.models import RealtimeEvent
 
-    rows = RealtimeEvent.objects.filter(id__gt=last_id).order_by("id")[:500]
-    return [(row.pk, row.kind, list(row.groups), dict(row.data)) for row in rows]
+    # A one-machine installation writes far fewer than this many events in the window.
+    rows = RealtimeEvent.objects.filter(created_at__gte=since).order_by("created_at", "id")[:5000]
+    return [(row.pk, row.created_at, row.kind, list(row.groups), dict(row.data)) for row in rows]
 
 
 def _prune() -> None:

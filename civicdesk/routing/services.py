@@ -18,24 +18,21 @@ class Classification:
     rule_name: str
 
 
-def active_rule_specs() -> list[KeywordRuleSpec]:
-    return [
-        KeywordRuleSpec(
-            rule_id=rule.pk,
-            keywords=parse_keywords(rule.keywords),
-            service_code=rule.service_code,
-            order=rule.order,
-            match_all=rule.match_all,
-            priority=rule.priority,
-        )
-        for rule in KeywordRule.objects.filter(is_active=True)
-    ]
+def _rule_spec(rule: KeywordRule) -> KeywordRuleSpec:
+    return KeywordRuleSpec(
+        rule_id=rule.pk,
+        keywords=parse_keywords(rule.keywords),
+        service_code=rule.service_code,
+        order=rule.order,
+        match_all=rule.match_all,
+        priority=rule.priority,
+    )
 
 
 def classify_text(*, text: str) -> Classification | None:
     """The service (and optional priority) the first matching keyword rule names, if any."""
     rules = {rule.pk: rule for rule in KeywordRule.objects.filter(is_active=True)}
-    match = first_match(active_rule_specs(), text)
+    match = first_match([_rule_spec(rule) for rule in rules.values()], text)
     if match is None:
         return None
     return Classification(

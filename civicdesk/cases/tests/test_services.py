@@ -1,7 +1,10 @@
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from civicdesk.accounts.models import User
 from civicdesk.cases.models import Case, CaseEvent, EventKind
 from civicdesk.cases.selectors import timeline
 from civicdesk.cases.services import (
@@ -155,3 +158,40 @@ def test_a_rolled_back_change_publishes_nothing(
         change_case_status(case=case, status="new", by=riverton.ann)
     assert RealtimeEvent.objects.count() == 0
     assert CaseEvent.objects.filter(kind=EventKind.STATUS).count() == 0
+
+
+def test_a_reopened_case_gets_a_fresh_resolution_target(riverton: Any) -> None:
+    case = _case()
+    change_case_status(case=case, status="resolved", by=riverton.ann)
+    Case.objects.filter(pk=case.pk).update(resolution_due_at=timezone.now() - timedelta(days=3))
+    case.refresh_from_db()
+    accept_inbound(
+        channel="portal",
+        raw=portal_payload(
+            status_token=case.public_token, service_code="", answers={}, description="Again!"
+        ),
+        process_now=True,
+    )
+    case.refresh_from_db()
+    assert case.status == "reopened"
+    assert case.resolution_due_at is not None
+    assert case.resolution_due_at > timezone.now()
+    assert case.sla_due_at == case.resolution_due_at
+
+
+def test_waiting_cases_in_a_queue_with_nobody_free_do_not_stop_the_others(riverton: Any) -> None:
+    for agent in (riverton.ann, riverton.bob, riverton.cara):
+        set_agent_available(agent=agent, is_available=False)
+    bins = _case()  # Waste: Ann and Bob away
+    pothole = _case(service_code="pothole", answers={"location": "Mill Lane"})  # Roads: Cara away
+    assert bins.assignee is None
+    assert pothole.assignee is None
+    Case.objects.filter(pk=bins.pk).update(sla_due_at=timezone.now())  # due first
+    User.objects.filter(pk=riverton.cara.pk).update(is_available=True)  # back, unannounced
+    # Sam supervises both teams but takes no cases from the rota. When Sam comes back, the
+    # waiting cases are offered in due order: Waste has nobody free, Roads has Cara.
+    assert set_agent_available(agent=riverton.supervisor, is_available=True) == 1
+    bins.refresh_from_db()
+    pothole.refresh_from_db()
+    assert bins.assignee is None
+    assert pothole.assignee == riverton.cara

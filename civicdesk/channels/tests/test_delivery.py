@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 import pytest
+from django.utils import timezone
 
 from civicdesk.channels import registry
 from civicdesk.channels.adapters.console.adapter import ConsoleAdapter
@@ -144,3 +145,19 @@ def test_the_console_channel_prints_the_message(django_capture_on_commit_callbac
     printed = stream.getvalue()
     assert "To: jo@mail.example" in printed
     assert "We will collect it tomorrow." in printed
+
+
+def test_an_interrupted_send_is_picked_up_again(flaky: Any) -> None:
+    flaky.script[:] = [DeliveryResult.sent("prov-7")]
+    delivery = queue_delivery(message=_message())  # the task never ran: no commit here
+    OutboundDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING)
+    assert attempt_delivery(delivery_id=delivery.pk).status == DeliveryStatus.SENDING
+    assert retry_due_deliveries() == 0  # a send in progress is left alone
+
+    OutboundDelivery.objects.filter(pk=delivery.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert retry_due_deliveries() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.provider_message_id == "prov-7"

@@ -1,7 +1,9 @@
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from civicdesk.cases.models import Case
 from civicdesk.channels.contracts import RawPayload
@@ -101,3 +103,18 @@ def test_without_process_now_the_task_processes_the_payload(
     acceptance.payload.refresh_from_db()
     assert acceptance.payload.status == PayloadStatus.PROCESSED
     assert Case.objects.get().service == riverton.pothole
+
+
+def test_a_payload_left_processing_by_a_dead_worker_can_be_replayed(riverton: Any) -> None:
+    acceptance = accept_inbound(channel="portal", raw=portal_payload())
+    payload = acceptance.payload
+    InboundPayload.objects.filter(pk=payload.pk).update(status=PayloadStatus.PROCESSING)
+    with pytest.raises(DomainError, match="being processed right now"):
+        replay_payload(payload_id=payload.pk)
+    assert Case.objects.count() == 0
+
+    InboundPayload.objects.filter(pk=payload.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert replay_payload(payload_id=payload.pk).status == PayloadStatus.PROCESSED
+    assert Case.objects.count() == 1

@@ -97,3 +97,39 @@ def test_the_redis_layer_carries_events_between_processes(settings: Any) -> None
         async_to_sync(layer.flush)()
     finally:
         channel_layers.backends.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_committed_out_of_id_order_is_still_relayed_once(settings: Any) -> None:
+    """PostgreSQL may commit a lower id after a higher one; the relay must not skip it."""
+    settings.CIVICDESK_REALTIME_POLL_SECONDS = 0.05
+
+    async def scenario() -> list[str]:
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        await layer.group_add("workspace", channel)
+        relay = EventRelay()
+        relay.ensure_running()
+        while not relay.watching:
+            await asyncio.sleep(0.01)
+
+        def write(kind: str, event_id: int) -> None:
+            RealtimeEvent.objects.create(id=event_id, kind=kind, groups=["workspace"], data={})
+
+        await sync_to_async(write)("later.id", 500)
+        first = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        await sync_to_async(write)("earlier.id", 400)  # commits after 500 was relayed
+        second = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        await asyncio.sleep(0.3)  # several more polls: nothing is sent twice
+        try:
+            await asyncio.wait_for(layer.receive(channel), timeout=0.2)
+        except TimeoutError:
+            pass
+        else:
+            raise AssertionError("an event was relayed twice")
+        finally:
+            await relay.stop()
+        return [first["event"]["kind"], second["event"]["kind"]]
+
+    assert async_to_sync(scenario)() == ["later.id", "earlier.id"]
