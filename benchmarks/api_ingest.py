@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import Any
 
 from harness import load_note, machine_label, prepared_django
@@ -32,70 +32,47 @@ SUBJECTS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_server(kind: str) -> tuple[str, Callable[[], None]]:
     """Serve the project on loopback in a thread; returns (base URL, stop)."""
-    port = free_port()
+    # The harness has put the repository on the path: the tests' server helpers serve here too.
+    from tests.browser import free_port, serve_asgi
+
     if kind == "asgi":
-        import uvicorn
+        # The same server the browser tests use: uvicorn with config.asgi, as `civicdesk serve`.
+        stack = ExitStack()
+        return stack.enter_context(serve_asgi()), stack.close
+    port = free_port()
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-        config = uvicorn.Config(
-            "config.asgi:application",
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            log_level="warning",
-            ws="none",
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
+    from config.wsgi import application
 
-        def stop() -> None:
-            server.should_exit = True
-            thread.join(timeout=10)
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
 
-    else:
-        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    class Pooled(WSGIServer):
+        """Requests on a fixed pool of threads, each keeping its database connection."""
 
-        from config.wsgi import application
+        workers = ThreadPoolExecutor(max_workers=8)
 
-        class Quiet(WSGIRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+        def process_request(self, request: Any, client_address: Any) -> None:
+            self.workers.submit(self._handle, request, client_address)
 
-        class Pooled(WSGIServer):
-            """Requests on a fixed pool of threads, each keeping its database connection."""
+        def _handle(self, request: Any, client_address: Any) -> None:
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
 
-            workers = ThreadPoolExecutor(max_workers=8)
+    httpd = make_server("127.0.0.1", port, application, server_class=Pooled, handler_class=Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
 
-            def process_request(self, request: Any, client_address: Any) -> None:
-                self.workers.submit(self._handle, request, client_address)
-
-            def _handle(self, request: Any, client_address: Any) -> None:
-                try:
-                    self.finish_request(request, client_address)
-                except Exception:
-                    self.handle_error(request, client_address)
-                finally:
-                    self.shutdown_request(request)
-
-        httpd = make_server(
-            "127.0.0.1", port, application, server_class=Pooled, handler_class=Quiet
-        )
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-
-        def stop() -> None:
-            httpd.shutdown()
-            httpd.server_close()
+    def stop() -> None:
+        httpd.shutdown()
+        httpd.server_close()
 
     return f"http://127.0.0.1:{port}", stop
 

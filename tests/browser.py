@@ -26,7 +26,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -37,7 +37,7 @@ def serve_asgi() -> Iterator[str]:
     """CivicDesk's ASGI application (pages, API, WebSockets) on a free loopback port."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         "config.asgi:application",
         host="127.0.0.1",
@@ -86,6 +86,17 @@ def chromium() -> Iterator[Any]:
             del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def sign_in_to_workspace(page: Any, email: str, password: str) -> None:
+    """Sign in on the workspace login page and wait until the inbox's live updates are on."""
+    import re
+
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/workspace/$"))
+    page.wait_for_function("document.getElementById('live-status').textContent === 'on'")
 
 
 def _axe_script() -> str:

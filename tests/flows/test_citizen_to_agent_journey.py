@@ -13,7 +13,7 @@ import pytest
 
 from civicdesk.cases.models import Case, CaseEvent, EventKind
 from civicdesk.channels.models import DeliveryStatus
-from tests.browser import assert_accessible
+from tests.browser import assert_accessible, sign_in_to_workspace
 from tests.factories import PASSWORD, build_riverton
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,11 +32,7 @@ def test_a_request_reaches_the_agent_live_and_the_answer_reaches_the_citizen(
     agent = browser.new_context(base_url=live_asgi).new_page()
     agent.goto("/workspace/login/")
     assert_accessible(agent)
-    agent.fill("#id_username", riverton.ann.email)
-    agent.fill("#id_password", PASSWORD)
-    agent.click("#login-submit")
-    agent.wait_for_url(re.compile(r"/workspace/$"))
-    agent.wait_for_function("document.getElementById('live-status').textContent === 'on'")
+    sign_in_to_workspace(agent, riverton.ann.email, PASSWORD)
     assert_accessible(agent)
 
     # The citizen asks through the portal.

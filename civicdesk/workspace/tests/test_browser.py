@@ -13,7 +13,7 @@ from civicdesk.accounts.models import User
 from civicdesk.cases.models import CaseEvent, EventKind
 from civicdesk.cases.services import change_case_status
 from civicdesk.workspace.tests.conftest import accept
-from tests.browser import assert_accessible
+from tests.browser import assert_accessible, sign_in_to_workspace
 from tests.factories import PASSWORD, build_riverton, portal_payload
 
 pytestmark = [
@@ -30,11 +30,7 @@ def agent_page(live_asgi: str, browser: Any) -> Iterator[Any]:
     page.goto("/workspace/")
     assert page.url.endswith("/workspace/login/?next=/workspace/")
     assert_accessible(page)
-    page.fill("#id_username", riverton.ann.email)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(re.compile(r"/workspace/$"))
-    page.wait_for_function("document.getElementById('live-status').textContent === 'on'")
+    sign_in_to_workspace(page, riverton.ann.email, PASSWORD)
     yield page
     context.close()
 
