@@ -13,6 +13,7 @@ from civicdesk.accounts.models import Role, Team, User
 from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute, ServiceGroup
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.citizens.models import Citizen, ContactPoint
+from civicdesk.core.tokens import digest
 from civicdesk.routing.models import KeywordRule, Queue
 from civicdesk.sla.models import BusinessCalendar, SlaPolicy, SlaTarget
 
@@ -221,6 +222,7 @@ def portal_payload(**fields: Any) -> RawPayload:
     """A portal request payload as the portal views write it."""
     data: dict[str, Any] = {
         "submission_id": uuid.uuid4().hex,
+        "status_token_digest": digest(uuid.uuid4().hex),
         "service_code": "missed-bin",
         "answers": {"bin_type": "general", "address": "1 River Street"},
         "name": "Jo Citizen",

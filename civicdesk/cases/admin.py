@@ -37,5 +37,5 @@ class CaseAdmin(admin.ModelAdmin[Case]):
     list_filter = ["status", "priority", "channel", "queue"]
     search_fields = ["reference", "subject"]
     raw_id_fields = ["citizen", "assignee", "service"]
-    readonly_fields = ["reference", "public_token"]
+    readonly_fields = ["reference", "status_token_digest"]
     inlines = [CaseEventInline]

@@ -14,27 +14,25 @@ from django.db import transaction
 
 from civicdesk.cases.catalogue import clean_answers, service_with_attributes
 from civicdesk.cases.models import Case, Service
+from civicdesk.cases.selectors import case_by_reference, case_by_status_token_digest
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
 from civicdesk.cases.status import ACCEPTS_CONTACT
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.citizens.models import Citizen
-from civicdesk.citizens.services import ContactInput, identify_citizen
+from civicdesk.citizens.selectors import citizen_has_contact_point
+from civicdesk.citizens.services import ContactInput, add_contact_points, identify_citizen
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.routing.services import classify_text
 
 
-def handle_inbound_message(message: InboundMessage) -> str:
+def handle_inbound_message(message: InboundMessage, payload_id: int | None = None) -> str:
     """Turn one inbound message into case work; returns the case reference."""
     with transaction.atomic():
-        case = _case_named_by(message)
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
-        if case is not None:
-            if contacts:
-                # New contact points learned from a reply belong to the case's citizen.
-                _learn_contact_points(case.citizen, contacts)
-        else:
+        case = _case_named_by(message, contacts)
+        if case is None:
             citizen = identify_citizen(
                 contacts=contacts,
                 full_name=message.sender_name,
@@ -44,6 +42,9 @@ def handle_inbound_message(message: InboundMessage) -> str:
             case = _open_case_of_sender(citizen, message) if _threads(message) else None
             if case is None:
                 case = _open_new_case(citizen, message)
+        elif contacts and _proven(message):
+            # Whoever holds the private link, or staff, may tell us new ways to reach them.
+            add_contact_points(citizen=case.citizen, contacts=contacts)
         record_citizen_message(
             case=case,
             body=message.body,
@@ -53,6 +54,7 @@ def handle_inbound_message(message: InboundMessage) -> str:
                 NewAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
                 for a in message.attachments
             ],
+            payload_id=payload_id,
             at=message.received_at,
         )
         return case.reference
@@ -62,20 +64,34 @@ def _threads(message: InboundMessage) -> bool:
     return not message.service_code and registry.adapter_for(message.channel).threads_by_sender
 
 
-def _case_named_by(message: InboundMessage) -> Case | None:
-    if message.status_token:
-        case = (
-            Case.objects.select_related("citizen").filter(public_token=message.status_token).first()
-        )
+def _proven(message: InboundMessage) -> bool:
+    """The sender holds the case's private link, or is authenticated staff or an integration."""
+    return (
+        bool(message.reply_token_digest)
+        or registry.adapter_for(message.channel).senders_are_authenticated
+    )
+
+
+def _case_named_by(message: InboundMessage, contacts: list[ContactInput]) -> Case | None:
+    """The case the message answers, when it names one it may answer.
+
+    References are short and sequential, so anyone could type one. A reference from an
+    unauthenticated channel is honoured only when the sender is already one of the ways to reach
+    that case's citizen; otherwise the message is treated as new contact, and says nothing about
+    whether the case exists.
+    """
+    if message.reply_token_digest:
+        case = case_by_status_token_digest(message.reply_token_digest)
         if case is None:
             raise NotFound("The status link is not valid.")
     elif message.case_reference:
-        case = (
-            Case.objects.select_related("citizen")
-            .filter(reference=message.case_reference.strip().upper())
-            .first()
-        )
-        if case is None:
+        case = case_by_reference(message.case_reference)
+        if not _proven(message):
+            if case is None or not citizen_has_contact_point(
+                citizen_id=case.citizen_id, contacts=contacts
+            ):
+                return None
+        elif case is None:
             raise NotFound(f"No case {message.case_reference}.")
     else:
         return None
@@ -83,14 +99,6 @@ def _case_named_by(message: InboundMessage) -> Case | None:
     if case.status not in ACCEPTS_CONTACT:
         raise DomainError(f"Case {case.reference} is closed; please start a new request.")
     return case
-
-
-def _learn_contact_points(citizen: Citizen, contacts: list[ContactInput]) -> None:
-    from civicdesk.citizens.models import ContactPoint
-    from civicdesk.citizens.services import normalised_contacts
-
-    for kind, value in normalised_contacts(contacts):
-        ContactPoint.objects.get_or_create(kind=kind, value=value, defaults={"citizen": citizen})
 
 
 def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | None:
@@ -136,6 +144,7 @@ def _open_new_case(citizen: Citizen, message: InboundMessage) -> Case:
         service=service,
         answers=answers,
         priority=priority,
+        status_token_digest=message.new_case_token_digest,
         language=message.language,
         opened_at=message.received_at,
         classified_by=classified_by,

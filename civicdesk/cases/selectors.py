@@ -12,6 +12,7 @@ from civicdesk.accounts.models import User
 from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind, ServiceAttribute
 from civicdesk.cases.status import FINISHED, CaseStatus
 from civicdesk.core.errors import NotFound
+from civicdesk.core.tokens import digest
 from civicdesk.routing.models import Queue
 
 INBOX_VIEWS = ("mine", "team", "unassigned", "all")
@@ -110,15 +111,20 @@ def access_case_by_reference(user: User, reference: str) -> Case:
     return case
 
 
-def case_by_public_token(token: str) -> Case | None:
+def case_by_status_token(token: str) -> Case | None:
+    """The case behind a private status link, found by the digest of its secret."""
     if not token or len(token) > 64:
         return None
-    return Case.objects.select_related("service").filter(public_token=token).first()
+    return Case.objects.select_related("service").filter(status_token_digest=digest(token)).first()
+
+
+def case_by_status_token_digest(token_digest: str) -> Case | None:
+    return Case.objects.select_related("citizen").filter(status_token_digest=token_digest).first()
 
 
 def case_by_reference(reference: str) -> Case | None:
     return (
-        Case.objects.select_related("service", "queue", "assignee")
+        Case.objects.select_related("service", "queue", "assignee", "citizen")
         .filter(reference=reference.strip().upper())
         .first()
     )

@@ -38,7 +38,7 @@ from civicdesk.citizens.models import Citizen
 from civicdesk.citizens.selectors import first_contact_value
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
-from civicdesk.core.tokens import new_token
+from civicdesk.core.tokens import digest, new_token
 from civicdesk.realtime.publish import publish
 from civicdesk.routing.models import Queue
 from civicdesk.routing.services import default_queue, next_agent_for
@@ -183,12 +183,17 @@ def open_case(
     language: str = "",
     opened_at: datetime | None = None,
     classified_by: str = "",
+    status_token_digest: str = "",
 ) -> Case:
-    """A new case: referenced, routed to a queue and an agent, with service-level targets."""
+    """A new case: referenced, routed to a queue and an agent, with service-level targets.
+
+    `status_token_digest` is the digest of the private link the citizen was given (the portal
+    makes it); without one the case gets a link nobody knows until `issue_status_token`.
+    """
     at = opened_at or now()
     case = Case(
         reference=next_reference(at=at),
-        public_token=new_token(24),
+        status_token_digest=status_token_digest or digest(new_token(24)),
         citizen=citizen,
         channel=channel,
         subject=subject[:255],
@@ -269,6 +274,15 @@ def record_citizen_message(
     case.save(update_fields=update)
     _publish_case("case.message_received", case)
     return event
+
+
+@transaction.atomic
+def issue_status_token(*, case: Case) -> str:
+    """A new secret for the case's private status link; the previous link stops working."""
+    token = new_token(24)
+    case.status_token_digest = digest(token)
+    case.save(update_fields=["status_token_digest", "updated_at"])
+    return token
 
 
 # --- agent actions --------------------------------------------------------------------------

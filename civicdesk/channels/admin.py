@@ -25,7 +25,11 @@ class InboundPayloadAdmin(admin.ModelAdmin[InboundPayload]):
     list_display = ["id", "channel", "provider_message_id", "status", "attempts", "created_at"]
     list_filter = ["status", "channel"]
     search_fields = ["provider_message_id", "result_reference", "error"]
-    readonly_fields = [f.name for f in InboundPayload._meta.fields]
+    exclude = ["body"]
+    readonly_fields = [
+        *(f.name for f in InboundPayload._meta.fields if f.name != "body"),
+        "body_text",
+    ]
     actions = ["replay"]
 
     @admin.action(description="Replay the selected payloads")

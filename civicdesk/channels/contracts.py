@@ -56,6 +56,8 @@ class InboundAttachment:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InboundAttachment:
+        if not isinstance(data, Mapping):
+            raise InvalidPayload("each attachment must be an object")
         try:
             content = base64.b64decode(str(data["content_b64"]), validate=True)
             return cls(
@@ -78,9 +80,13 @@ class InboundMessage:
     sender_name: str = ""
     subject: str = ""
     language: str = ""
-    # Threading: a case reference or a private status token the message answers, if any.
+    # Threading: the case the message answers, if it names one. A reference is honoured only
+    # when the channel authenticates its senders or the sender is already known on that case;
+    # the digest of a private status link's secret proves the sender holds the link.
     case_reference: str = ""
-    status_token: str = ""
+    reply_token_digest: str = ""
+    # For a new request: the digest of the status link the citizen was given.
+    new_case_token_digest: str = ""
     # Structured requests (forms, API): the service chosen and its answers.
     service_code: str = ""
     answers: Mapping[str, Any] = field(default_factory=dict)
@@ -135,6 +141,9 @@ class ChannelAdapter(ABC):
     # Conversational channels (SMS, chat): a message without a reference joins the sender's
     # open case from this channel. Form-like channels (portal, API) open a case each time.
     threads_by_sender: ClassVar[bool] = False
+    # Whether whoever sends through this channel is authenticated staff or an integration,
+    # so that a case reference they name can be trusted (the API: bearer tokens).
+    senders_are_authenticated: ClassVar[bool] = False
 
     def verify(self, payload: RawPayload, config: Mapping[str, Any]) -> None:
         """Raise SignatureMismatch when the payload is not authentic. Default: nothing to check."""

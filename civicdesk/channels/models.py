@@ -40,7 +40,8 @@ class InboundPayload(TimeStampedModel):
     provider_message_id = models.CharField(max_length=255, null=True, blank=True)
     content_type = models.CharField(max_length=120, default="application/json")
     headers = models.JSONField(default=dict, blank=True)
-    body = models.TextField()
+    # The bytes exactly as they arrived, whatever their encoding.
+    body = models.BinaryField()
     status = models.CharField(
         max_length=20, choices=PayloadStatus.choices, default=PayloadStatus.RECEIVED, db_index=True
     )
@@ -61,6 +62,11 @@ class InboundPayload(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.channel} payload #{self.pk} ({self.status})"
+
+    @property
+    def body_text(self) -> str:
+        """The body for people to read; bytes that are not UTF-8 show as replacement marks."""
+        return bytes(self.body).decode("utf-8", errors="replace")
 
 
 class DeliveryStatus(models.TextChoices):

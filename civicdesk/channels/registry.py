@@ -18,9 +18,10 @@ _ADAPTERS: dict[str, type[ChannelAdapter]] = {
     ConsoleAdapter.kind: ConsoleAdapter,
 }
 
-# The inbound handler turns a message into case work and returns what it produced (a case
-# reference). It is set by the cases app at start-up so that this framework never imports it.
-InboundHandler = Callable[[InboundMessage], str]
+# The inbound handler turns a message (and the id of the payload it came in) into case work
+# and returns what it produced (a case reference). It is set by the cases app at start-up so
+# that this framework never imports it.
+InboundHandler = Callable[[InboundMessage, int], str]
 _inbound_handler: InboundHandler | None = None
 
 

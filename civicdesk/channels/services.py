@@ -60,10 +60,6 @@ class Acceptance:
         return self.payload.status == PayloadStatus.PROCESSED
 
 
-def _payload_text(raw: RawPayload) -> str:
-    return raw.body.decode("utf-8", errors="surrogateescape")
-
-
 def accept_inbound(
     *,
     channel: str,
@@ -86,6 +82,9 @@ def accept_inbound(
         provider_id = adapter.parse_inbound(raw).provider_message_id
     except InvalidPayload as exc:
         parse_error = f"Invalid payload: {exc}"
+    except Exception as exc:
+        logger.exception("Adapter %s could not read a payload", channel)
+        parse_error = f"Invalid payload: could not be read ({exc!r})"
 
     if provider_id:
         earlier = InboundPayload.objects.filter(
@@ -101,7 +100,7 @@ def accept_inbound(
                 provider_message_id=provider_id or None,
                 content_type=raw.content_type,
                 headers=dict(raw.headers),
-                body=_payload_text(raw),
+                body=raw.body,
                 status=PayloadStatus.FAILED if parse_error else PayloadStatus.RECEIVED,
                 error=parse_error,
             )
@@ -124,7 +123,7 @@ def accept_inbound(
 
 def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
     raw = RawPayload(
-        body=payload.body.encode("utf-8", errors="surrogateescape"),
+        body=bytes(payload.body),
         content_type=payload.content_type,
         headers=payload.headers,
     )
@@ -148,7 +147,7 @@ def process_payload(*, payload_id: int) -> InboundPayload:
     try:
         with transaction.atomic():
             message = parse_stored_payload(payload)
-            result = registry.inbound_handler()(message)
+            result = registry.inbound_handler()(message, payload.pk)
             payload.status = PayloadStatus.PROCESSED
             payload.error = ""
             payload.result_reference = result
@@ -190,19 +189,19 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
         # Re-check: a fixed adapter may now understand it.
         try:
             parse_stored_payload(payload)
-        except InvalidPayload as exc:
+        except Exception as exc:
             InboundPayload.objects.filter(pk=payload_id).update(error=f"Invalid payload: {exc}")
             raise DomainError(f"Payload #{payload_id} still cannot be parsed: {exc}") from exc
     return process_payload(payload_id=payload_id)
 
 
 def payload_summary(payload: InboundPayload) -> dict[str, object]:
-    body: object = payload.body
+    body: object = payload.body_text
     if payload.content_type.startswith("application/json"):
         try:
-            body = json.loads(payload.body)
+            body = json.loads(bytes(payload.body))
         except ValueError:
-            body = payload.body
+            body = payload.body_text
     return {
         "id": payload.pk,
         "channel": payload.channel,

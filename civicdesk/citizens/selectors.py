@@ -1,8 +1,16 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from civicdesk.citizens.contact_points import normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
+
+if TYPE_CHECKING:
+    from civicdesk.citizens.services import ContactInput
 
 
 def contact_points_of(*, citizen_id: int) -> QuerySet[ContactPoint]:
@@ -11,6 +19,29 @@ def contact_points_of(*, citizen_id: int) -> QuerySet[ContactPoint]:
 
 def citizen_by_id(*, citizen_id: int) -> Citizen | None:
     return Citizen.objects.filter(pk=citizen_id).first()
+
+
+def citizen_has_contact_point(*, citizen_id: int, contacts: Sequence[ContactInput]) -> bool:
+    """Whether any of these (raw, as received) contact points already belongs to the citizen."""
+    pairs = []
+    for contact in contacts:
+        try:
+            pairs.append(
+                (
+                    contact.kind,
+                    normalise(
+                        contact.kind,
+                        contact.value,
+                        default_region=settings.CIVICDESK_DEFAULT_REGION,
+                    ),
+                )
+            )
+        except ValueError:
+            continue  # an unreadable point matches nobody
+    query = Q()
+    for kind, value in pairs:
+        query |= Q(kind=kind, value=value)
+    return bool(pairs) and ContactPoint.objects.filter(query, citizen_id=citizen_id).exists()
 
 
 def first_contact_value(*, citizen_id: int, kind: str) -> str | None:

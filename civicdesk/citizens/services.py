@@ -74,6 +74,13 @@ def identify_citizen(
     return citizen
 
 
+@transaction.atomic
+def add_contact_points(*, citizen: Citizen, contacts: Sequence[ContactInput]) -> None:
+    """Record new ways to reach a citizen; points already known (to anyone) are left alone."""
+    for kind, value in normalised_contacts(contacts):
+        _attach_contact_point(citizen=citizen, kind=kind, value=value)
+
+
 def _attach_contact_point(*, citizen: Citizen, kind: str, value: str) -> None:
     if ContactPoint.objects.filter(kind=kind, value=value).exists():
         return

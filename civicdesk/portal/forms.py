@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute
 from civicdesk.channels.contracts import InboundAttachment
 from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
+from civicdesk.core.tokens import new_token
 from civicdesk.portal.attachments import AttachmentField, attachment_hint
 
 ANSWER_PREFIX = "answer_"
@@ -29,6 +30,7 @@ ANSWER_PREFIX = "answer_"
 ANSWER_MAX_LENGTH = 5000
 DESCRIPTION_MAX_LENGTH = 20_000
 _SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
+_STATUS_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
 def new_submission_id() -> str:
@@ -49,6 +51,23 @@ class SubmissionIdField(forms.CharField):
     def clean(self, value: Any) -> str:
         text = str(super().clean(value) or "")
         return text if _SUBMISSION_ID.match(text) else new_submission_id()
+
+
+class StatusTokenField(forms.CharField):
+    """The secret of the private status link a new request will have, made with the form.
+
+    Made when the form is shown, so that the same form sent twice leads to the same link. Only
+    its digest leaves the portal; a missing or malformed secret gets a fresh one.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, max_length=64, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        text = str(super().clean(value) or "")
+        return text if _STATUS_TOKEN.match(text) else new_token(24)
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,7 @@ class RequestForm(PortalForm):
     )
     attachment = AttachmentField(label=_("Photo or document"))
     submission_id = SubmissionIdField()
+    status_token = StatusTokenField()
 
     def __init__(self, *args: Any, service: Service, language: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

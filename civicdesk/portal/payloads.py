@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from civicdesk.channels.contracts import InboundAttachment, RawPayload
+from civicdesk.core.tokens import digest
 from civicdesk.portal.forms import ReplyForm, RequestForm
 
 CHANNEL = "portal"
@@ -26,6 +27,7 @@ def request_payload(*, form: RequestForm, language: str) -> RawPayload:
     return _raw(
         {
             "submission_id": data["submission_id"],
+            "status_token_digest": digest(data["status_token"]),
             "service_code": form.service.code,
             "answers": form.answers(),
             "name": data["name"],
@@ -39,12 +41,15 @@ def request_payload(*, form: RequestForm, language: str) -> RawPayload:
 
 
 def reply_payload(*, form: ReplyForm, status_token: str, language: str) -> RawPayload:
-    """A citizen's message on the case behind `status_token`. Precondition: the form is valid."""
+    """A citizen's message on the case behind `status_token`. Precondition: the form is valid.
+
+    The payload names the case by the digest of the link's secret, never the secret itself.
+    """
     data = form.cleaned_data
     return _raw(
         {
             "submission_id": data["submission_id"],
-            "status_token": status_token,
+            "status_token_digest": digest(status_token),
             "description": data["body"],
             "language": language,
         },

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicdesk.cases.catalogue import groups_with_services, service_with_attributes
-from civicdesk.cases.selectors import case_by_public_token, case_by_reference, timeline
+from civicdesk.cases.selectors import case_by_reference, case_by_status_token, timeline
 from civicdesk.channels.services import Acceptance, accept_inbound
+from civicdesk.core.tokens import new_token
 from civicdesk.portal import case_display
 from civicdesk.portal.forms import ReplyForm, RequestForm, new_submission_id
 from civicdesk.portal.payloads import CHANNEL, reply_payload, request_payload
@@ -57,8 +58,8 @@ def _received(request: HttpRequest, acceptance: Acceptance, *, back_url: str = "
     return render(request, "portal/received.html", context, status=202)
 
 
-def _status_url(case: Case) -> str:
-    return reverse("portal:status", args=[case.public_token])
+def _status_url(token: str) -> str:
+    return reverse("portal:status", args=[token])
 
 
 @require_GET
@@ -74,7 +75,9 @@ def request_form(request: HttpRequest, code: str) -> HttpResponse:
         if service is None:
             return _not_found(request)
         form = RequestForm(
-            service=service, language=language, initial={"submission_id": new_submission_id()}
+            service=service,
+            language=language,
+            initial={"submission_id": new_submission_id(), "status_token": new_token(24)},
         )
         return render(request, "portal/request_form.html", {"service": service, "form": form})
 
@@ -94,11 +97,11 @@ def request_form(request: HttpRequest, code: str) -> HttpResponse:
     case = case_by_reference(reference) if reference else None
     if case is None:
         return _received(request, acceptance)
-    return HttpResponseSeeOther(f"{_status_url(case)}?new=1")
+    return HttpResponseSeeOther(f"{_status_url(form.cleaned_data['status_token'])}?new=1")
 
 
 def _status_page(
-    request: HttpRequest, case: Case, form: ReplyForm, *, status: int = 200
+    request: HttpRequest, case: Case, token: str, form: ReplyForm, *, status: int = 200
 ) -> HttpResponse:
     language = get_language()
     context = {
@@ -108,36 +111,37 @@ def _status_page(
         "entries": case_display.timeline_entries(timeline(case=case, public_only=True)),
         "form": form,
         "is_new": request.GET.get("new") == "1",
-        "private_link": request.build_absolute_uri(_status_url(case)),
+        "private_link": request.build_absolute_uri(_status_url(token)),
+        "reply_url": reverse("portal:reply", args=[token]),
     }
     return _private(render(request, "portal/status.html", context, status=status))
 
 
 @require_GET
 def status(request: HttpRequest, token: str) -> HttpResponse:
-    case = case_by_public_token(token)
+    case = case_by_status_token(token)
     if case is None:
         return _private(_not_found(request))
     form = ReplyForm(
         accepts_contact=case.accepts_contact, initial={"submission_id": new_submission_id()}
     )
-    return _status_page(request, case, form)
+    return _status_page(request, case, token, form)
 
 
 @require_POST
 def reply(request: HttpRequest, token: str) -> HttpResponse:
-    case = case_by_public_token(token)
+    case = case_by_status_token(token)
     if case is None:
         return _private(_not_found(request))
     form = ReplyForm(request.POST, request.FILES, accepts_contact=case.accepts_contact)
     if not form.is_valid():
-        return _status_page(request, case, form, status=400)
+        return _status_page(request, case, token, form, status=400)
     acceptance = accept_inbound(
         channel=CHANNEL,
         raw=reply_payload(form=form, status_token=token, language=get_language()),
         process_now=True,
     )
     if not acceptance.succeeded:
-        return _private(_received(request, acceptance, back_url=_status_url(case)))
+        return _private(_received(request, acceptance, back_url=_status_url(token)))
     messages.success(request, _("Thank you. Your message has been added to your request."))
-    return HttpResponseSeeOther(_status_url(case))
+    return HttpResponseSeeOther(_status_url(token))

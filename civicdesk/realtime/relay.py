@@ -30,6 +30,7 @@ LATE_COMMIT_WINDOW = timedelta(seconds=30)
 class EventRelay:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
+        self._since = now()
         self._sent: dict[int, datetime] = {}  # event id → created_at, within the window
         self.watching = False  # True once the relay knows where the outbox ends
 
@@ -37,6 +38,9 @@ class EventRelay:
         """Start relaying in the running event loop, unless a live relay runs there already."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            # What happens from this moment on is relayed, even what is written before the
+            # relay's first query: the socket that started it is about to be accepted.
+            self._since = now()
             self._task = loop.create_task(self._run())
 
     async def stop(self) -> None:
@@ -51,8 +55,8 @@ class EventRelay:
         layer = get_channel_layer()
         if layer is None:
             return
-        # Start after what exists: a socket opened now hears what happens from now on.
-        self._sent = dict.fromkeys(await database_sync_to_async(_recent_ids)(), now())
+        # Events from before the first socket arrived are not news to anyone.
+        self._sent = dict.fromkeys(await database_sync_to_async(_ids_before)(self._since), now())
         self.watching = True
         polls = 0
         while True:
@@ -79,11 +83,13 @@ class EventRelay:
             await asyncio.sleep(settings.CIVICDESK_REALTIME_POLL_SECONDS)
 
 
-def _recent_ids() -> list[int]:
+def _ids_before(moment: datetime) -> list[int]:
     from civicdesk.realtime.models import RealtimeEvent
 
-    since = now() - LATE_COMMIT_WINDOW
-    return list(RealtimeEvent.objects.filter(created_at__gte=since).values_list("id", flat=True))
+    window = RealtimeEvent.objects.filter(
+        created_at__gte=moment - LATE_COMMIT_WINDOW, created_at__lt=moment
+    )
+    return list(window.values_list("id", flat=True))
 
 
 def _events_since(

@@ -75,7 +75,7 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
         "case_url": f"/api/v1/cases/{reference(1)}",
     }
     # The raw body was stored as received, with tracing headers but never the token.
-    assert payload.body == sent.decode()
+    assert bytes(payload.body) == sent
     assert payload.status == PayloadStatus.PROCESSED
     assert payload.provider_message_id == "crm-1001"
     assert payload.headers == {"User-Agent": "riverton-crm/2.1"}

@@ -38,9 +38,9 @@ class ReferenceSequence(models.Model):
 
 class Case(TimeStampedModel):
     reference = models.CharField(max_length=30, unique=True)
-    public_token = models.CharField(
-        max_length=64, unique=True, help_text=_("Secret of the citizen's private status link.")
-    )
+    # Only the SHA-256 of the private status link's secret is kept: the link itself is shown
+    # to the citizen once and never stored, so neither staff nor a database copy can use it.
+    status_token_digest = models.CharField(max_length=64, unique=True)
     status = models.CharField(
         max_length=20,
         choices=[(s.value, s.value.title()) for s in CaseStatus],

@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from civicdesk.cases.models import Case, CaseEvent, EventKind
-from civicdesk.cases.services import change_case_status
+from civicdesk.cases.services import change_case_status, issue_status_token
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import PayloadStatus
 from civicdesk.channels.services import accept_inbound
 from civicdesk.citizens.models import Citizen, ContactPoint
+from civicdesk.core.tokens import digest
 from tests.factories import console_payload, portal_payload
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def test_a_form_request_opens_a_case_with_a_reference_and_answers(riverton: Any)
     case = _portal()
     year = datetime.now(tz=UTC).year
     assert case.reference == f"RIV-{year}-000001"
-    assert len(case.public_token) >= 32
+    assert len(case.status_token_digest) == 64
     assert case.service == riverton.missed_bin
     assert case.answers == {"bin_type": "general", "address": "1 River Street"}
     assert case.channel == "portal"
@@ -119,7 +120,7 @@ def test_a_reply_by_status_token_lands_on_that_case(riverton: Any) -> None:
     reply = accept_inbound(
         channel="portal",
         raw=portal_payload(
-            status_token=case.public_token,
+            status_token_digest=digest(issue_status_token(case=case)),
             service_code="",
             answers={},
             email="",
@@ -140,7 +141,7 @@ def test_a_closed_case_refuses_further_messages(riverton: Any) -> None:
     reply = accept_inbound(
         channel="portal",
         raw=portal_payload(
-            status_token=case.public_token,
+            status_token_digest=digest(issue_status_token(case=case)),
             service_code="",
             answers={},
             description="Hello?",
@@ -155,7 +156,7 @@ def test_a_closed_case_refuses_further_messages(riverton: Any) -> None:
 def test_an_unknown_status_token_fails_the_payload(riverton: Any) -> None:
     reply = accept_inbound(
         channel="portal",
-        raw=portal_payload(status_token="nope", service_code="", description="x"),
+        raw=portal_payload(status_token_digest="0" * 64, service_code="", description="x"),
         process_now=True,
     )
     assert reply.payload.status == PayloadStatus.FAILED
@@ -227,3 +228,31 @@ def test_payload_bodies_are_valid_json_for_every_channel(riverton: Any) -> None:
     raw = RawPayload(body=json.dumps({"from": "jo@mail.example"}).encode())
     acceptance = accept_inbound(channel="console", raw=raw)
     assert acceptance.payload.error == "Invalid payload: 'text' is required"
+
+
+def test_a_stranger_naming_someone_elses_case_reference_gets_a_case_of_their_own(
+    riverton: Any,
+) -> None:
+    victim = _portal(email="victim@mail.example")
+    stranger = _console(
+        **{"from": "+447911123456", "text": "Change my address", "case_reference": victim.reference}
+    )
+    assert stranger != victim
+    assert stranger.citizen != victim.citizen
+    assert victim.events.filter(kind=EventKind.MESSAGE_IN).count() == 1
+    assert not ContactPoint.objects.filter(citizen=victim.citizen, kind="phone").exists()
+
+
+def test_the_citizen_naming_their_own_case_reference_joins_it(riverton: Any) -> None:
+    case = _portal(email="jo@mail.example")
+    again = _console(
+        **{"from": "jo@mail.example", "text": "Any news?", "case_reference": case.reference}
+    )
+    assert again == case
+    assert case.events.filter(kind=EventKind.MESSAGE_IN).count() == 2
+
+
+def test_an_unknown_reference_from_a_stranger_reveals_nothing(riverton: Any) -> None:
+    case = _console(text="About RIV-2026-999999", case_reference="RIV-2026-999999")
+    assert case.reference != "RIV-2026-999999"
+    assert Case.objects.count() == 1

@@ -11,12 +11,14 @@ from civicdesk.cases.services import (
     add_internal_note,
     assign_case,
     change_case_status,
+    issue_status_token,
     reply_to_case,
     set_agent_available,
 )
 from civicdesk.channels.models import DeliveryStatus, OutboundDelivery
 from civicdesk.channels.services import accept_inbound
 from civicdesk.core.errors import DomainError
+from civicdesk.core.tokens import digest
 from civicdesk.realtime.models import RealtimeEvent
 from tests.factories import console_payload, portal_payload
 
@@ -168,7 +170,10 @@ def test_a_reopened_case_gets_a_fresh_resolution_target(riverton: Any) -> None:
     accept_inbound(
         channel="portal",
         raw=portal_payload(
-            status_token=case.public_token, service_code="", answers={}, description="Again!"
+            status_token_digest=digest(issue_status_token(case=case)),
+            service_code="",
+            answers={},
+            description="Again!",
         ),
         process_now=True,
     )

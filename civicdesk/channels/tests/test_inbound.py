@@ -19,7 +19,7 @@ def test_the_raw_payload_is_stored_exactly_as_received(riverton: Any) -> None:
     raw = portal_payload(description="Bin missed — again ✓")
     acceptance = accept_inbound(channel="portal", raw=raw, process_now=True)
     stored = InboundPayload.objects.get()
-    assert stored.body.encode() == raw.body
+    assert bytes(stored.body) == raw.body
     assert stored.status == PayloadStatus.PROCESSED
     assert stored.attempts == 1
     assert acceptance.payload.result_reference == Case.objects.get().reference
@@ -55,7 +55,7 @@ def test_an_unparseable_payload_is_stored_as_failed_with_its_reason(riverton: An
     assert acceptance.payload.pk == stored.pk
     assert stored.status == PayloadStatus.FAILED
     assert stored.error.startswith("Invalid payload: body is not valid JSON")
-    assert stored.body == "{not json"
+    assert bytes(stored.body) == b"{not json"
     assert Case.objects.count() == 0
 
 
@@ -118,3 +118,34 @@ def test_a_payload_left_processing_by_a_dead_worker_can_be_replayed(riverton: An
     )
     assert replay_payload(payload_id=payload.pk).status == PayloadStatus.PROCESSED
     assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("Ghenă neridicată — ș ț".encode(), PayloadStatus.FAILED),  # UTF-8, but not JSON
+        (b"\xff\xfe not utf-8 at all \x80", PayloadStatus.FAILED),
+        # JSON may come in UTF-16: it is read, and the stored bytes stay UTF-16.
+        (
+            json.dumps({"from": "jo@mail.example", "text": "UTF-16"}).encode("utf-16"),
+            PayloadStatus.PROCESSED,
+        ),
+    ],
+)
+def test_any_bytes_are_stored_exactly_whether_or_not_they_can_be_read(
+    riverton: Any, body: bytes, status: str
+) -> None:
+    acceptance = accept_inbound(channel="console", raw=RawPayload(body=body), process_now=True)
+    stored = InboundPayload.objects.get()
+    assert bytes(stored.body) == body
+    assert acceptance.payload.pk == stored.pk
+    assert stored.status == status
+    if status == PayloadStatus.FAILED:
+        assert stored.error.startswith("Invalid payload:")
+
+
+def test_an_adapter_crash_still_keeps_the_payload(riverton: Any) -> None:
+    raw = portal_payload(attachments=["not an object"])
+    acceptance = accept_inbound(channel="portal", raw=raw, process_now=True)
+    assert bytes(acceptance.payload.body) == raw.body
+    assert acceptance.payload.error == "Invalid payload: each attachment must be an object"

@@ -33,7 +33,7 @@ def test_inbound_console_queues_a_message_that_becomes_a_case(
     payload = InboundPayload.objects.get()
     assert out.getvalue() == f"{payload.pk}\n"
     assert err.getvalue() == "Queued: the task worker will process it.\n"
-    assert json.loads(payload.body) == {
+    assert json.loads(bytes(payload.body)) == {
         "from": "jo@mail.example",
         "text": "There is a pothole outside 4 Mill Lane",
         "name": "Jo Citizen",

@@ -6,6 +6,7 @@ import pytest
 
 from civicdesk.cases.models import AttributeDatatype, Case, Service, ServiceAttribute
 from civicdesk.cases.selectors import case_by_reference
+from civicdesk.cases.services import issue_status_token
 from civicdesk.channels.services import accept_inbound
 from tests.factories import portal_payload
 
@@ -17,6 +18,12 @@ def portal_case(riverton: Any) -> Case:
     case = case_by_reference(acceptance.payload.result_reference)
     assert case is not None
     return case
+
+
+@pytest.fixture
+def portal_token(portal_case: Case) -> str:
+    """The secret of the portal case's status link, issued afresh: only its digest is kept."""
+    return issue_status_token(case=portal_case)
 
 
 @pytest.fixture

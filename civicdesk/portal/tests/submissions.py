@@ -8,6 +8,8 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 SUBMISSION_ID = "0123456789abcdef0123456789abcdef"
+# The secret of the status link the rendered form carries in a hidden field.
+STATUS_TOKEN = "rivertonStatusLinkSecret0123456789abcdef"
 # The first bytes of a PNG file: enough for the portal's type check.
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
@@ -22,6 +24,7 @@ def missed_bin_data(**fields: Any) -> dict[str, Any]:
         "email": "jo@mail.example",
         "phone": "",
         "submission_id": SUBMISSION_ID,
+        "status_token": STATUS_TOKEN,
     }
     data.update(fields)
     return {key: value for key, value in data.items() if value is not None}

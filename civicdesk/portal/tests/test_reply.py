@@ -9,14 +9,15 @@ from pytest_django.asserts import assertContains
 from civicdesk.cases.models import Case, CaseEvent, EventKind
 from civicdesk.cases.services import change_case_status, reply_to_case
 from civicdesk.channels.models import InboundPayload, PayloadStatus
+from civicdesk.core.tokens import digest
 from civicdesk.portal.tests.submissions import SUBMISSION_ID, control_tag, png
 
 
 def test_a_citizen_reply_lands_on_the_same_case(
-    riverton: Any, portal_case: Case, client: Client
+    riverton: Any, portal_case: Case, client: Client, portal_token: str
 ) -> None:
     reply_to_case(case=portal_case, author=riverton.ann, body="Which colour is the bin?")
-    url = f"/requests/{portal_case.public_token}/"
+    url = f"/requests/{portal_token}/"
 
     response = client.post(
         f"{url}reply",
@@ -34,7 +35,10 @@ def test_a_citizen_reply_lands_on_the_same_case(
     payload = InboundPayload.objects.get(provider_message_id=f"portal-{SUBMISSION_ID}")
     assert payload.status == PayloadStatus.PROCESSED
     assert payload.result_reference == portal_case.reference
-    assert json.loads(payload.body)["status_token"] == portal_case.public_token
+    stored = json.loads(bytes(payload.body))
+    # The link's secret never reaches storage: the payload names the case by its digest.
+    assert stored["status_token_digest"] == digest(portal_token)
+    assert portal_token not in bytes(payload.body).decode()
 
     page = client.get(url)
 
@@ -47,8 +51,10 @@ def test_a_citizen_reply_lands_on_the_same_case(
     assertContains(page, "<p>It is the green one.</p>", html=True)
 
 
-def test_the_same_reply_sent_twice_is_stored_once(portal_case: Case, client: Client) -> None:
-    url = f"/requests/{portal_case.public_token}/reply"
+def test_the_same_reply_sent_twice_is_stored_once(
+    portal_case: Case, client: Client, portal_token: str
+) -> None:
+    url = f"/requests/{portal_token}/reply"
     data = {"body": "Any news?", "submission_id": SUBMISSION_ID}
 
     first = client.post(url, data)
@@ -58,12 +64,14 @@ def test_the_same_reply_sent_twice_is_stored_once(portal_case: Case, client: Cli
     assert CaseEvent.objects.filter(case=portal_case, body="Any news?").count() == 1
 
 
-def test_an_empty_reply_is_refused_and_stores_nothing(portal_case: Case, client: Client) -> None:
+def test_an_empty_reply_is_refused_and_stores_nothing(
+    portal_case: Case, client: Client, portal_token: str
+) -> None:
     payloads = InboundPayload.objects.count()
     events = CaseEvent.objects.count()
 
     response = client.post(
-        f"/requests/{portal_case.public_token}/reply",
+        f"/requests/{portal_token}/reply",
         {"body": "   ", "submission_id": SUBMISSION_ID},
     )
 
@@ -81,14 +89,14 @@ def test_an_empty_reply_is_refused_and_stores_nothing(portal_case: Case, client:
 
 
 def test_a_reply_to_a_closed_request_is_refused_and_kept_on_screen(
-    riverton: Any, portal_case: Case, client: Client
+    riverton: Any, portal_case: Case, client: Client, portal_token: str
 ) -> None:
     change_case_status(case=portal_case, status="closed", by=riverton.ann)
     payloads = InboundPayload.objects.count()
     events = CaseEvent.objects.count()
 
     response = client.post(
-        f"/requests/{portal_case.public_token}/reply",
+        f"/requests/{portal_token}/reply",
         {"body": "Still not collected.", "submission_id": SUBMISSION_ID},
     )
 
@@ -112,7 +120,9 @@ def test_a_reply_to_an_unknown_token_is_a_404(riverton: Any, client: Client) -> 
     assert InboundPayload.objects.count() == 0
 
 
-def test_the_reply_address_only_takes_posts(portal_case: Case, client: Client) -> None:
-    response = client.get(f"/requests/{portal_case.public_token}/reply")
+def test_the_reply_address_only_takes_posts(
+    portal_case: Case, client: Client, portal_token: str
+) -> None:
+    response = client.get(f"/requests/{portal_token}/reply")
 
     assert response.status_code == 405

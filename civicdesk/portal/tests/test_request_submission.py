@@ -12,6 +12,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from civicdesk.cases.models import Attachment, Case, EventKind
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.citizens.models import ContactPoint
+from civicdesk.core.tokens import digest
 from civicdesk.portal.tests.submissions import (
     SUBMISSION_ID,
     control_tag,
@@ -31,7 +32,9 @@ def test_a_valid_request_opens_one_routed_case_and_shows_its_reference(
 
     assert response.status_code == 303
     case = Case.objects.get()
-    assert response["Location"] == f"/requests/{case.public_token}/?new=1"
+    token = status_token(response["Location"])
+    assert response["Location"] == f"/requests/{token}/?new=1"
+    assert case.status_token_digest == digest(token)
     assert case.channel == "portal"
     assert case.service == riverton.missed_bin
     assert case.queue == riverton.waste_queue
@@ -42,8 +45,9 @@ def test_a_valid_request_opens_one_routed_case_and_shows_its_reference(
     payload = InboundPayload.objects.get()
     assert payload.status == PayloadStatus.PROCESSED
     assert payload.provider_message_id == f"portal-{SUBMISSION_ID}"
-    assert json.loads(payload.body) == {
+    assert json.loads(bytes(payload.body)) == {
         "submission_id": SUBMISSION_ID,
+        "status_token_digest": digest(token),
         "service_code": "missed-bin",
         "answers": {"bin_type": "general", "address": "1 River Street"},
         "name": "Jo Citizen",
@@ -61,7 +65,8 @@ def test_a_valid_request_opens_one_routed_case_and_shows_its_reference(
     assertContains(page, f'<strong class="reference">{case.reference}</strong>', html=True)
     assert re.fullmatch(r"RIV-\d{4}-000001", case.reference)
     assertContains(page, "Keep the link to this page")
-    assertContains(page, f'value="http://testserver/requests/{case.public_token}/"')
+    assertContains(page, f'value="http://testserver/requests/{token}/"')
+    assert token not in bytes(payload.body).decode()
 
 
 def test_a_phone_number_alone_is_enough_contact(riverton: Any, client: Client) -> None:
@@ -288,7 +293,7 @@ def test_a_request_that_fails_processing_is_kept_and_acknowledged(
     payload = InboundPayload.objects.get()
     assert payload.status == PayloadStatus.FAILED
     assert payload.error.startswith("Unknown service 'pothole'.")
-    assert json.loads(payload.body)["answers"] == {"location": "High Street"}
+    assert json.loads(bytes(payload.body))["answers"] == {"location": "High Street"}
     assert Case.objects.count() == 0
     assertContains(response, "<h1>We have received your message</h1>", status_code=202, html=True)
     assertContains(response, f"It is saved under number #{payload.pk}.", status_code=202)

@@ -27,6 +27,7 @@ class ApiAdapter(ChannelAdapter):
     kind = "api"
     label = "API"
     needs_recipient = False
+    senders_are_authenticated = True
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         data = json_object(payload)

@@ -6,6 +6,7 @@ this channel is published on the citizen's status page, so delivery needs no add
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,8 @@ from civicdesk.channels.contracts import (
     json_object,
     text_field,
 )
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class PortalAdapter(ChannelAdapter):
@@ -39,10 +42,10 @@ class PortalAdapter(ChannelAdapter):
             for kind in ("email", "phone")
             if data.get(kind)
         )
-        status_token = text_field(data, "status_token", limit=64)
+        token_digest = text_field(data, "status_token_digest", required=True, limit=64)
+        if not _DIGEST.match(token_digest):
+            raise InvalidPayload("'status_token_digest' must be a SHA-256 hex digest")
         service_code = text_field(data, "service_code", limit=60)
-        if not status_token and not service_code:
-            raise InvalidPayload("a request needs a 'service_code'; a reply needs a 'status_token'")
         return InboundMessage(
             channel=self.kind,
             provider_message_id=f"portal-{submission_id}",
@@ -51,7 +54,10 @@ class PortalAdapter(ChannelAdapter):
             sender_name=text_field(data, "name", limit=200),
             subject=text_field(data, "subject", limit=255),
             language=text_field(data, "language", limit=10),
-            status_token=status_token,
+            # With a service this is a new request and the digest is its new link's; without,
+            # the digest names the case whose link the citizen replied from.
+            reply_token_digest="" if service_code else token_digest,
+            new_case_token_digest=token_digest if service_code else "",
             service_code=service_code,
             answers=answers,
             attachments=attachments_field(data),
