@@ -136,7 +136,6 @@ LOGOUT_REDIRECT_URL = "workspace:login"
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ro", _("Romanian"))]
-LOCALE_PATHS = [BASE_DIR / "civicdesk" / "locale"]
 TIME_ZONE = env_str("CIVICDESK_TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True

@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
@@ -12,5 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("workspace/", include("civicdesk.workspace.urls")),
     path("", include("civicdesk.portal.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files are never served from MEDIA_URL, not even in development: they are only
+# reached through views that check who is asking (workspace attachment downloads).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import F, QuerySet
 
-from civicdesk.accounts.models import Role, Team, User
+from civicdesk.accounts.models import Role, User
 
 
 def available_agents_in_rota_order(*, team_id: int) -> QuerySet[User]:
@@ -19,11 +19,3 @@ def available_agents_in_rota_order(*, team_id: int) -> QuerySet[User]:
 
 def staff_for_assignment() -> QuerySet[User]:
     return User.objects.filter(is_active=True).exclude(role=Role.ADMIN).order_by("full_name")
-
-
-def teams_of(*, user: User) -> QuerySet[Team]:
-    return Team.objects.filter(members=user)
-
-
-def is_supervisor(user: User) -> bool:
-    return user.role in (Role.SUPERVISOR, Role.ADMIN) or user.is_superuser

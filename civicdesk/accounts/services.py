@@ -48,3 +48,9 @@ def authenticate_api_token(*, key: str) -> User | None:
 def mark_assigned(*, agent: User) -> None:
     """Record that an agent just received a case, which moves them to the back of the rota."""
     User.objects.filter(pk=agent.pk).update(last_assigned_at=now())
+
+
+def set_availability(*, agent: User, is_available: bool) -> None:
+    """Record whether an agent takes new cases from the rota. Callers hand out waiting work."""
+    User.objects.filter(pk=agent.pk).update(is_available=is_available)
+    agent.is_available = is_available

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from civicdesk.accounts.models import User
+from civicdesk.accounts.services import set_availability
 from civicdesk.cases.models import (
     Attachment,
     Case,
@@ -25,6 +26,7 @@ from civicdesk.cases.models import (
     Service,
 )
 from civicdesk.cases.status import (
+    FINISHED,
     CaseStatus,
     InvalidTransition,
     check_transition,
@@ -113,12 +115,14 @@ def _add_event(
 
 
 def _save_attachments(event: CaseEvent, attachments: Sequence[NewAttachment]) -> None:
+    """Store the files of a message; all are checked before any is written."""
     limit = settings.CIVICDESK_MAX_ATTACHMENT_BYTES
     for item in attachments:
         if len(item.content) > limit:
             raise DomainError(
                 f"{item.filename} is larger than the {limit // (1024 * 1024)} MB limit"
             )
+    for item in attachments:
         name = get_valid_filename(item.filename)[:150] or "attachment"
         attachment = Attachment(
             event=event,
@@ -222,6 +226,59 @@ def open_case(
     return case
 
 
+def _lock(case: Case) -> None:
+    """Re-read the case under a row lock, so that checks and writes see its latest state.
+
+    Two agents (or an agent and the citizen) acting at once then take turns instead of one
+    silently undoing the other. Precondition: inside a transaction.
+    """
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
+    case.refresh_from_db()
+
+
+def _sla_due(case: Case) -> datetime | None:
+    """The next target the case can still meet or miss; none once it is finished."""
+    if case.status_value in FINISHED:
+        return None
+    if case.first_responded_at is None:
+        return case.first_response_due_at
+    return case.resolution_due_at
+
+
+def _set_status(
+    case: Case,
+    target: CaseStatus,
+    *,
+    at: datetime,
+    by: User | None = None,
+    automatic: bool = False,
+) -> list[str]:
+    """Move the case to `target` with its timeline entry and service-level consequences.
+
+    A finished case stops its clocks; a reopened one gets a fresh resolution target from the
+    moment it came back. Returns the fields changed, for the caller's save.
+    """
+    data: dict[str, Any] = {"from": case.status, "to": target.value}
+    if automatic:
+        data["automatic"] = True
+    _add_event(case=case, kind=EventKind.STATUS, at=at, author=by, is_public=True, data=data)
+    case.status = target.value
+    if target in FINISHED:
+        case.resolved_at = case.resolved_at or at
+    else:
+        case.resolved_at = None
+    if target is CaseStatus.REOPENED:
+        targets = compute_targets(
+            policy_id=case.service.sla_policy_id if case.service else None,
+            priority=case.priority,
+            start=at,
+        )
+        if targets is not None:
+            case.resolution_due_at = targets.resolution_due_at
+    case.sla_due_at = _sla_due(case)
+    return ["status", "resolved_at", "resolution_due_at", "sla_due_at"]
+
+
 @transaction.atomic
 def record_citizen_message(
     *,
@@ -234,6 +291,7 @@ def record_citizen_message(
     at: datetime | None = None,
 ) -> CaseEvent:
     """A message from the citizen on a case; a resolved case reopens, a waiting one opens."""
+    _lock(case)
     when = at or now()
     event = _add_event(
         case=case,
@@ -246,31 +304,11 @@ def record_citizen_message(
         payload_id=payload_id,
     )
     _save_attachments(event, attachments)
-    new_status = status_after_citizen_contact(case.status_value)
     update = ["last_activity_at", "updated_at"]
     case.last_activity_at = when
+    new_status = status_after_citizen_contact(case.status_value)
     if new_status != case.status_value:
-        _add_event(
-            case=case,
-            kind=EventKind.STATUS,
-            at=when,
-            is_public=True,
-            data={"from": case.status, "to": new_status.value, "automatic": True},
-        )
-        case.status = new_status.value
-        update.append("status")
-        if new_status is CaseStatus.REOPENED:
-            # A reopened case gets a fresh resolution target from the moment it came back.
-            targets = compute_targets(
-                policy_id=case.service.sla_policy_id if case.service else None,
-                priority=case.priority,
-                start=when,
-            )
-            case.resolved_at = None
-            if targets is not None:
-                case.resolution_due_at = targets.resolution_due_at
-            case.sla_due_at = case.resolution_due_at
-            update += ["resolved_at", "sla_due_at", "resolution_due_at"]
+        update += _set_status(case, new_status, at=when, automatic=True)
     case.save(update_fields=update)
     _publish_case("case.message_received", case)
     return event
@@ -307,6 +345,7 @@ def reply_to_case(
     body = body.strip()
     if not body:
         raise DomainError("A reply needs some text.")
+    _lock(case)
     channel = reply_channel(case)
     try:
         adapter = registry.adapter_for(channel)
@@ -342,24 +381,13 @@ def reply_to_case(
         delivery=delivery,
     )
     _save_attachments(event, attachments)
-    update = ["last_activity_at", "updated_at"]
+    update = ["last_activity_at", "updated_at", "first_responded_at", "sla_due_at"]
     case.last_activity_at = at
-    if case.first_responded_at is None:
-        case.first_responded_at = at
-        case.sla_due_at = case.resolution_due_at
-        update += ["first_responded_at", "sla_due_at"]
+    case.first_responded_at = case.first_responded_at or at
+    case.sla_due_at = _sla_due(case)
     new_status = status_after_agent_reply(case.status_value)
     if new_status != case.status_value:
-        _add_event(
-            case=case,
-            kind=EventKind.STATUS,
-            at=at,
-            author=author,
-            is_public=True,
-            data={"from": case.status, "to": new_status.value},
-        )
-        case.status = new_status.value
-        update.append("status")
+        update += _set_status(case, new_status, at=at, by=author)
     case.save(update_fields=update)
     _publish_case("case.replied", case)
     return event
@@ -378,6 +406,8 @@ def add_internal_note(*, case: Case, author: User, body: str) -> CaseEvent:
 
 @transaction.atomic
 def change_case_status(*, case: Case, status: str, by: User) -> Case:
+    """Move the case along the workflow; a move the table does not allow changes nothing."""
+    _lock(case)
     try:
         target = CaseStatus(status)
         check_transition(case.status_value, target)
@@ -385,27 +415,8 @@ def change_case_status(*, case: Case, status: str, by: User) -> Case:
         message = str(exc) if isinstance(exc, InvalidTransition) else f"Unknown status {status!r}"
         raise DomainError(message) from exc
     at = now()
-    _add_event(
-        case=case,
-        kind=EventKind.STATUS,
-        at=at,
-        author=by,
-        is_public=True,
-        data={"from": case.status, "to": target.value},
-    )
-    case.status = target.value
-    update = ["status", "updated_at", "last_activity_at", "sla_due_at", "resolved_at"]
+    update = ["updated_at", "last_activity_at", *_set_status(case, target, at=at, by=by)]
     case.last_activity_at = at
-    if target in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-        case.resolved_at = case.resolved_at or at
-        case.sla_due_at = None
-    else:
-        case.resolved_at = None
-        case.sla_due_at = (
-            case.first_response_due_at
-            if case.first_responded_at is None
-            else case.resolution_due_at
-        )
     case.save(update_fields=update)
     _publish_case("case.status_changed", case)
     return case
@@ -416,6 +427,7 @@ def assign_case(*, case: Case, assignee: User | None, by: User, queue: Queue | N
     """Give the case to a colleague (or nobody), optionally moving it to another queue."""
     if assignee is not None and not assignee.is_active:
         raise DomainError(f"{assignee} is not an active member of staff.")
+    _lock(case)
     previous = case.assignee
     previous_queue = case.queue
     case.assignee = assignee
@@ -435,27 +447,28 @@ def assign_case(*, case: Case, assignee: User | None, by: User, queue: Queue | N
         },
     )
     case.save(update_fields=["assignee", "queue", "updated_at"])
-    publish("case.assigned", _case_event_data(case))
+    _publish_case("case.assigned", case)
     return case
 
 
 @transaction.atomic
 def set_agent_available(*, agent: User, is_available: bool) -> int:
-    """Change an agent's presence; becoming available hands them waiting cases in turn.
+    """Change an agent's presence; becoming available hands out waiting cases in turn.
 
-    Returns how many waiting cases were assigned.
+    Waiting cases of the agent's teams go, soonest due first, to whoever is next in each
+    queue's rota (the agent included). Returns how many of them went to this agent.
     """
-    User.objects.filter(pk=agent.pk).update(is_available=is_available)
-    agent.is_available = is_available
+    set_availability(agent=agent, is_available=is_available)
     if not is_available:
         return 0
     waiting = (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .filter(assignee__isnull=True, queue__team__members=agent, queue__auto_assign=True)
         .exclude(status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED])
+        .select_related("queue")
         .order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
     )
-    assigned = 0
+    to_this_agent = 0
     for case in waiting:
         chosen = next_agent_for(queue=case.queue) if case.queue else None
         if chosen is None:
@@ -473,5 +486,5 @@ def set_agent_available(*, agent: User, is_available: bool) -> int:
             },
         )
         _publish_case("case.assigned", case)
-        assigned += 1
-    return assigned
+        to_this_agent += chosen.pk == agent.pk
+    return to_this_agent

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from civicdesk.channels.models import InboundPayload, OutboundDelivery, PayloadStatus
+from civicdesk.channels.models import InboundPayload, PayloadStatus
 
 
 def failed_payloads(*, limit: int | None = None) -> QuerySet[InboundPayload]:
@@ -15,7 +15,3 @@ def payloads(*, status: str | None = None, limit: int = 50) -> QuerySet[InboundP
     if status:
         query = query.filter(status=status)
     return query[:limit]
-
-
-def deliveries_by_id(*, ids: list[int]) -> dict[int, OutboundDelivery]:
-    return OutboundDelivery.objects.in_bulk(ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ from civicdesk.realtime.publish import publish
 logger = logging.getLogger(__name__)
 
 
+# How long a duplicate waits for the first copy, still being processed, to finish.
+DUPLICATE_WAIT_SECONDS = 5
+# A payload received this long ago and still not picked up was never enqueued.
+UNCLAIMED_AFTER = timedelta(minutes=2)
 # Processing that started this long ago and never finished was interrupted (a worker died).
 STALE_PROCESSING = timedelta(minutes=10)
 
@@ -91,6 +96,8 @@ def accept_inbound(
             channel=channel, provider_message_id=provider_id
         ).first()
         if earlier is not None:
+            if process_now:
+                earlier = _wait_while_in_progress(earlier)
             return Acceptance(payload=earlier, is_duplicate=True)
     try:
         with transaction.atomic():
@@ -117,8 +124,24 @@ def accept_inbound(
     else:
         from civicdesk.channels.tasks import process_inbound_payload
 
-        transaction.on_commit(lambda: process_inbound_payload.enqueue(payload_id=payload.pk))
+        # Robust: a queue that is down must not turn a stored payload into an error for the
+        # sender; the sweep enqueues payloads left waiting.
+        transaction.on_commit(
+            lambda: process_inbound_payload.enqueue(payload_id=payload.pk), robust=True
+        )
     return Acceptance(payload=payload, is_duplicate=False)
+
+
+def _wait_while_in_progress(payload: InboundPayload) -> InboundPayload:
+    """The same message sent twice at once (a double click): let the first one finish, so
+    that both senders get its outcome rather than one of them a "still working" answer."""
+    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    while payload.status in (PayloadStatus.RECEIVED, PayloadStatus.PROCESSING):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+        payload.refresh_from_db()
+    return payload
 
 
 def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
@@ -239,7 +262,7 @@ def queue_delivery(
     )
     from civicdesk.channels.tasks import deliver
 
-    transaction.on_commit(lambda: deliver.enqueue(delivery_id=delivery.pk))
+    transaction.on_commit(lambda: deliver.enqueue(delivery_id=delivery.pk), robust=True)
     return delivery
 
 
@@ -333,7 +356,8 @@ def _schedule_retry(delivery: OutboundDelivery) -> None:
     if deliver.get_backend().supports_defer:
         run_after = delivery.next_attempt_at
         transaction.on_commit(
-            lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk)
+            lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk),
+            robust=True,
         )
     # A backend that cannot defer (the immediate one, in tests) leaves the retry to
     # `retry_due_deliveries`, which an operator or a scheduler calls.
@@ -353,3 +377,39 @@ def retry_due_deliveries() -> int:
     for delivery_id in due:
         attempt_delivery(delivery_id=delivery_id)
     return len(due)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    payloads_enqueued: int
+    deliveries_enqueued: int
+    deliveries_tried: int
+
+
+def sweep() -> SweepReport:
+    """Set going again whatever was left behind: payloads and deliveries never enqueued (the
+    queue was down at commit) or abandoned by a worker that died, and retries that are due.
+
+    Safe to run at any time and as often as wanted: processing and sending claim their work.
+    """
+    from civicdesk.channels.tasks import deliver, process_inbound_payload
+
+    moment = now()
+    waiting_payloads = InboundPayload.objects.filter(
+        Q(status=PayloadStatus.RECEIVED, created_at__lt=moment - UNCLAIMED_AFTER)
+        | Q(status=PayloadStatus.PROCESSING, updated_at__lt=moment - STALE_PROCESSING)
+    ).values_list("pk", flat=True)
+    payload_ids = list(waiting_payloads)
+    for payload_id in payload_ids:
+        process_inbound_payload.enqueue(payload_id=payload_id)
+    pending = OutboundDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, created_at__lt=moment - UNCLAIMED_AFTER
+    ).values_list("pk", flat=True)
+    delivery_ids = list(pending)
+    for delivery_id in delivery_ids:
+        deliver.enqueue(delivery_id=delivery_id)
+    return SweepReport(
+        payloads_enqueued=len(payload_ids),
+        deliveries_enqueued=len(delivery_ids),
+        deliveries_tried=retry_due_deliveries(),
+    )

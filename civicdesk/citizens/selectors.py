@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from civicdesk.citizens.contact_points import normalise
-from civicdesk.citizens.models import Citizen, ContactPoint
+from civicdesk.citizens.models import ContactPoint
 
 if TYPE_CHECKING:
     from civicdesk.citizens.services import ContactInput
@@ -15,10 +15,6 @@ if TYPE_CHECKING:
 
 def contact_points_of(*, citizen_id: int) -> QuerySet[ContactPoint]:
     return ContactPoint.objects.filter(citizen_id=citizen_id).order_by("kind", "value")
-
-
-def citizen_by_id(*, citizen_id: int) -> Citizen | None:
-    return Citizen.objects.filter(pk=citizen_id).first()
 
 
 def citizen_has_contact_point(*, citizen_id: int, contacts: Sequence[ContactInput]) -> bool:

@@ -17,7 +17,3 @@ class NotFound(DomainError):
 
 class PermissionDenied(DomainError):
     code = "forbidden"
-
-
-class Conflict(DomainError):
-    code = "conflict"

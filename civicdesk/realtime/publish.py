@@ -25,7 +25,9 @@ def publish(
     """
     event = {"kind": kind, "data": dict(data)}
     targets = list(groups)
-    transaction.on_commit(lambda: _dispatch(event, targets))
+    # Robust: a live update that cannot be sent is logged, never an error for the change
+    # that committed (the agent's reply is saved whatever happens to its notification).
+    transaction.on_commit(lambda: _dispatch(event, targets), robust=True)
 
 
 def _dispatch(event: dict[str, Any], groups: list[str]) -> None:

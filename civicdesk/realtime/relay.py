@@ -61,7 +61,9 @@ class EventRelay:
         polls = 0
         while True:
             try:
-                events = await database_sync_to_async(_events_since)(now() - LATE_COMMIT_WINDOW)
+                events = await database_sync_to_async(_events_since)(
+                    now() - LATE_COMMIT_WINDOW, frozenset(self._sent)
+                )
                 for event_id, created_at, kind, groups, data in events:
                     if event_id in self._sent:
                         continue
@@ -93,12 +95,17 @@ def _ids_before(moment: datetime) -> list[int]:
 
 
 def _events_since(
-    since: datetime,
+    since: datetime, sent: frozenset[int]
 ) -> list[tuple[int, datetime, str, list[str], dict[str, object]]]:
+    """Events of the window not sent yet: ids first, whole rows only for the new ones."""
     from civicdesk.realtime.models import RealtimeEvent
 
+    window = RealtimeEvent.objects.filter(created_at__gte=since).values_list("id", flat=True)
     # A one-machine installation writes far fewer than this many events in the window.
-    rows = RealtimeEvent.objects.filter(created_at__gte=since).order_by("created_at", "id")[:5000]
+    new_ids = [event_id for event_id in window[:5000] if event_id not in sent]
+    if not new_ids:
+        return []
+    rows = RealtimeEvent.objects.filter(id__in=new_ids).order_by("created_at", "id")
     return [(row.pk, row.created_at, row.kind, list(row.groups), dict(row.data)) for row in rows]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from civicdesk.cases.status import ACCEPTS_CONTACT, FINISHED, CaseStatus
+from civicdesk.cases.status import ACCEPTS_CONTACT, CaseStatus
 from civicdesk.core.models import TimeStampedModel
 
 
@@ -15,9 +17,6 @@ class Priority(models.TextChoices):
     NORMAL = "normal", _("Normal")
     HIGH = "high", _("High")
     URGENT = "urgent", _("Urgent")
-
-
-PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
 
 class ReferenceSequence(models.Model):
@@ -95,10 +94,6 @@ class Case(TimeStampedModel):
     def accepts_contact(self) -> bool:
         return self.status_value in ACCEPTS_CONTACT
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status_value in FINISHED
-
 
 class EventKind(models.TextChoices):
     CREATED = "created", _("Case opened")
@@ -109,9 +104,6 @@ class EventKind(models.TextChoices):
     ASSIGNMENT = "assignment", _("Assignment")
     CLASSIFIED = "classified", _("Classified")
     SLA = "sla", _("Service level")
-
-
-PUBLIC_KINDS = (EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT, EventKind.CREATED, EventKind.STATUS)
 
 
 class CaseEvent(models.Model):
@@ -159,7 +151,9 @@ class CaseEvent(models.Model):
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
-    return f"attachments/{instance.event.case.reference}/{filename}"
+    # A random folder: names never collide, and a reference reused after a rollback never
+    # collects another case's files. Files are only ever served through an access check.
+    return f"attachments/{uuid.uuid4().hex}/{filename}"
 
 
 class Attachment(models.Model):

@@ -1,6 +1,7 @@
 import base64
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -256,3 +257,21 @@ def test_an_unknown_reference_from_a_stranger_reveals_nothing(riverton: Any) -> 
     case = _console(text="About RIV-2026-999999", case_reference="RIV-2026-999999")
     assert case.reference != "RIV-2026-999999"
     assert Case.objects.count() == 1
+
+
+def test_a_refused_attachment_leaves_no_file_behind(riverton: Any, settings: Any) -> None:
+    settings.CIVICDESK_MAX_ATTACHMENT_BYTES = 10
+    files = [
+        {
+            "filename": name,
+            "content_type": "application/pdf",
+            "content_b64": base64.b64encode(b"x" * size).decode(),
+        }
+        for name, size in (("small.pdf", 5), ("big.pdf", 11))
+    ]
+    acceptance = accept_inbound(
+        channel="portal", raw=portal_payload(attachments=files), process_now=True
+    )
+    assert acceptance.payload.status == PayloadStatus.FAILED
+    media = Path(settings.MEDIA_ROOT)
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))

@@ -2,6 +2,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from civicdesk.accounts.models import User
@@ -20,6 +21,7 @@ from civicdesk.channels.services import accept_inbound
 from civicdesk.core.errors import DomainError
 from civicdesk.core.tokens import digest
 from civicdesk.realtime.models import RealtimeEvent
+from civicdesk.sla.services import compute_targets
 from tests.factories import console_payload, portal_payload
 
 pytestmark = pytest.mark.django_db
@@ -128,14 +130,16 @@ def test_assigning_to_an_inactive_colleague_is_refused(riverton: Any) -> None:
 def test_an_agent_coming_back_takes_waiting_cases_in_due_order(riverton: Any) -> None:
     for agent in (riverton.ann, riverton.bob):
         set_agent_available(agent=agent, is_available=False)
-    first, second = _case(), _case()
-    assert first.assignee is None
-    assert second.assignee is None
+    later, sooner = _case(), _case()
+    assert later.assignee is None
+    assert sooner.assignee is None
+    assert later.sla_due_at is not None
+    Case.objects.filter(pk=sooner.pk).update(sla_due_at=later.sla_due_at - timedelta(hours=2))
     assert set_agent_available(agent=riverton.bob, is_available=True) == 2
-    first.refresh_from_db()
-    second.refresh_from_db()
-    assert first.assignee == riverton.bob
-    assert second.assignee == riverton.bob
+    handed_out = CaseEvent.objects.filter(kind=EventKind.ASSIGNMENT, data__to="Bob Brown").order_by(
+        "id"
+    )
+    assert [event.case_id for event in handed_out] == [sooner.pk, later.pk]
 
 
 def test_events_are_published_only_after_commit(
@@ -143,6 +147,7 @@ def test_events_are_published_only_after_commit(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         case = _case()
+        assert RealtimeEvent.objects.count() == 0  # not yet: the transaction is still open
     kinds = list(RealtimeEvent.objects.values_list("kind", flat=True))
     assert kinds == ["case.created", "case.message_received"]
     created = RealtimeEvent.objects.get(kind="case.created")
@@ -151,19 +156,29 @@ def test_events_are_published_only_after_commit(
     assert created.data["assignee_id"] == riverton.ann.pk
 
 
+@transaction.atomic
+def _resolve_then_fail(case: Case, *, by: Any) -> None:
+    """A request whose change succeeds, then fails later on: everything rolls back."""
+    change_case_status(case=case, status="resolved", by=by)
+    raise RuntimeError("the request failed after the change")
+
+
 def test_a_rolled_back_change_publishes_nothing(
     riverton: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     case = _case()
     RealtimeEvent.objects.all().delete()
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(DomainError):
-        change_case_status(case=case, status="new", by=riverton.ann)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        _resolve_then_fail(case, by=riverton.ann)
     assert RealtimeEvent.objects.count() == 0
+    case.refresh_from_db()
+    assert case.status == "new"
     assert CaseEvent.objects.filter(kind=EventKind.STATUS).count() == 0
 
 
 def test_a_reopened_case_gets_a_fresh_resolution_target(riverton: Any) -> None:
     case = _case()
+    reply_to_case(case=case, author=riverton.ann, body="Collected today.")
     change_case_status(case=case, status="resolved", by=riverton.ann)
     Case.objects.filter(pk=case.pk).update(resolution_due_at=timezone.now() - timedelta(days=3))
     case.refresh_from_db()
@@ -178,10 +193,21 @@ def test_a_reopened_case_gets_a_fresh_resolution_target(riverton: Any) -> None:
         process_now=True,
     )
     case.refresh_from_db()
+    reopened_at = case.events.get(kind=EventKind.STATUS, data__to="reopened").created_at
+    expected = compute_targets(policy_id=None, priority=case.priority, start=reopened_at)
+    assert expected is not None
     assert case.status == "reopened"
-    assert case.resolution_due_at is not None
-    assert case.resolution_due_at > timezone.now()
+    assert case.resolution_due_at == expected.resolution_due_at
     assert case.sla_due_at == case.resolution_due_at
+
+
+def test_a_case_never_answered_stays_due_for_its_first_response(riverton: Any) -> None:
+    case = _case()
+    change_case_status(case=case, status="resolved", by=riverton.ann)
+    assert case.sla_due_at is None
+    change_case_status(case=case, status="reopened", by=riverton.ann)
+    case.refresh_from_db()
+    assert case.sla_due_at == case.first_response_due_at
 
 
 def test_waiting_cases_in_a_queue_with_nobody_free_do_not_stop_the_others(riverton: Any) -> None:
@@ -195,7 +221,8 @@ def test_waiting_cases_in_a_queue_with_nobody_free_do_not_stop_the_others(rivert
     User.objects.filter(pk=riverton.cara.pk).update(is_available=True)  # back, unannounced
     # Sam supervises both teams but takes no cases from the rota. When Sam comes back, the
     # waiting cases are offered in due order: Waste has nobody free, Roads has Cara.
-    assert set_agent_available(agent=riverton.supervisor, is_available=True) == 1
+    # None of them went to Sam: the answer counts only Sam's own.
+    assert set_agent_available(agent=riverton.supervisor, is_available=True) == 0
     bins.refresh_from_db()
     pothole.refresh_from_db()
     assert bins.assignee is None

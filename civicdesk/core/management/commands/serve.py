@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
+import threading
 from argparse import ArgumentParser
 from typing import Any
 
@@ -26,6 +28,7 @@ class Command(BaseCommand):
 
         call_command("collectstatic", interactive=False, verbosity=0)
         worker: subprocess.Popen[bytes] | None = None
+        stop = threading.Event()
         if settings.TASK_BACKEND == "database" and not no_worker:
             worker = subprocess.Popen(
                 [
@@ -43,6 +46,8 @@ class Command(BaseCommand):
                 ],
             )
             self.stdout.write(f"Task worker started (pid {worker.pid}).")
+        sweeper = threading.Thread(target=_sweep_every_minute, args=(stop,), daemon=True)
+        sweeper.start()
         self.stdout.write(f"CivicDesk is serving on http://{host}:{port}/ (Ctrl+C to stop)")
         try:
             uvicorn.run(
@@ -54,9 +59,32 @@ class Command(BaseCommand):
                 ws="websockets-sansio",
             )
         finally:
+            stop.set()
             if worker is not None:
                 worker.send_signal(signal.SIGTERM)
                 try:
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+
+def _sweep_every_minute(stop: threading.Event) -> None:
+    """Run `civicdesk sweep` every minute while the server runs (see channels.services.sweep)."""
+    from django.db import close_old_connections
+
+    log = logging.getLogger("civicdesk.serve")
+    while not stop.wait(60):
+        try:
+            call_command("sweep", verbosity=0, stdout=_Discard())
+        except Exception:
+            log.exception("The sweep failed; it runs again in a minute")
+        finally:
+            close_old_connections()
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return
