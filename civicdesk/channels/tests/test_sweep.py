@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from civicdesk.cases.models import Case
@@ -53,9 +54,12 @@ def test_a_duplicate_sent_while_the_first_is_processing_gets_its_outcome(riverto
     InboundPayload.objects.filter(pk=first.pk).update(status=PayloadStatus.PROCESSING)
 
     def the_first_finishes() -> None:
-        InboundPayload.objects.filter(pk=first.pk).update(
-            status=PayloadStatus.PROCESSED, result_reference="RIV-2026-000042"
-        )
+        try:
+            InboundPayload.objects.filter(pk=first.pk).update(
+                status=PayloadStatus.PROCESSED, result_reference="RIV-2026-000042"
+            )
+        finally:
+            connection.close()  # this thread's own connection
 
     timer = threading.Timer(0.3, the_first_finishes)
     timer.start()
