@@ -234,3 +234,24 @@ def access_attachment_by_id(user: User, *, reference: str, attachment_id: int) -
     if attachment is None:
         raise NotFound(f"No attachment {attachment_id} on case {reference}.")
     return attachment
+
+
+def public_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
+    """A file on one of the case's public messages (what its citizen may download), or None."""
+    return Attachment.objects.filter(
+        pk=attachment_id,
+        event__case=case,
+        event__is_public=True,
+        event__kind__in=[EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT],
+    ).first()
+
+
+def reply_channel(case: Case) -> str:
+    """Replies go back by the channel the citizen last wrote in."""
+    last_in = (
+        CaseEvent.objects.filter(case=case, kind=EventKind.MESSAGE_IN)
+        .order_by("-created_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return last_in or case.channel

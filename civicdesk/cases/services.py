@@ -25,6 +25,7 @@ from civicdesk.cases.models import (
     ReferenceSequence,
     Service,
 )
+from civicdesk.cases.selectors import reply_channel
 from civicdesk.cases.status import (
     FINISHED,
     CaseStatus,
@@ -324,17 +325,6 @@ def issue_status_token(*, case: Case) -> str:
 
 
 # --- agent actions --------------------------------------------------------------------------
-
-
-def reply_channel(case: Case) -> str:
-    """Replies go back by the channel the citizen last wrote in."""
-    last_in = (
-        CaseEvent.objects.filter(case=case, kind=EventKind.MESSAGE_IN)
-        .order_by("-created_at", "-id")
-        .values_list("channel", flat=True)
-        .first()
-    )
-    return last_in or case.channel
 
 
 @transaction.atomic

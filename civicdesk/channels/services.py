@@ -8,7 +8,6 @@ never leave: `queue_delivery` refuses them, whoever asks.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -216,25 +215,6 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
             InboundPayload.objects.filter(pk=payload_id).update(error=f"Invalid payload: {exc}")
             raise DomainError(f"Payload #{payload_id} still cannot be parsed: {exc}") from exc
     return process_payload(payload_id=payload_id)
-
-
-def payload_summary(payload: InboundPayload) -> dict[str, object]:
-    body: object = payload.body_text
-    if payload.content_type.startswith("application/json"):
-        try:
-            body = json.loads(bytes(payload.body))
-        except ValueError:
-            body = payload.body_text
-    return {
-        "id": payload.pk,
-        "channel": payload.channel,
-        "provider_message_id": payload.provider_message_id,
-        "status": payload.status,
-        "attempts": payload.attempts,
-        "error": payload.error.split("\n\n", 1)[0],
-        "received_at": payload.created_at.isoformat(),
-        "body": body,
-    }
 
 
 # --- Outbound ---------------------------------------------------------------------------------

@@ -45,12 +45,18 @@ class AnsweredQuestion:
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     kind: str  # "created", "citizen", "council" or "status": the template's styling hook
     at: datetime
     title: str
     body: str = ""
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[AttachedFile, ...] = ()
 
 
 def _display_answer(attribute: ServiceAttribute | None, value: Any, language: str) -> str:
@@ -100,7 +106,7 @@ def _council_title(event: CaseEvent) -> str:
 
 
 def _entry(event: CaseEvent) -> TimelineEntry | None:
-    names = tuple(attachment.filename for attachment in event.attachments.all())
+    names = tuple(AttachedFile(id=a.pk, name=a.filename) for a in event.attachments.all())
     if event.kind == EventKind.CREATED:
         return TimelineEntry(kind="created", at=event.created_at, title=str(_("Request received")))
     if event.kind == EventKind.MESSAGE_IN:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("services/<slug:code>/", views.request_form, name="request"),
     path("requests/<slug:token>/", views.status, name="status"),
     path("requests/<slug:token>/reply", views.reply, name="reply"),
+    path("requests/<slug:token>/files/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

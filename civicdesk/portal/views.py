@@ -6,10 +6,11 @@ framework as a portal payload, and render; the domain decides what the request b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -18,12 +19,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicdesk.cases.catalogue import groups_with_services, service_with_attributes
-from civicdesk.cases.selectors import case_by_reference, case_by_status_token, timeline
+from civicdesk.cases.selectors import (
+    case_by_reference,
+    case_by_status_token,
+    public_attachment,
+    timeline,
+)
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.core.tokens import new_token
 from civicdesk.portal import case_display
 from civicdesk.portal.forms import ReplyForm, RequestForm, new_submission_id
 from civicdesk.portal.payloads import CHANNEL, reply_payload, request_payload
+
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
 
 if TYPE_CHECKING:  # views reach cases through selectors; the model is named for types only
     from civicdesk.cases.models import Case
@@ -35,7 +43,7 @@ class HttpResponseSeeOther(HttpResponseRedirect):
     status_code = 303
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: ResponseT) -> ResponseT:
     """A page whose address holds a secret token: not indexed, not cached, not sent on.
 
     `strict-origin`, not `no-referrer`: both keep the token out of every Referer header, but
@@ -113,6 +121,7 @@ def _status_page(
         "is_new": request.GET.get("new") == "1",
         "private_link": request.build_absolute_uri(_status_url(token)),
         "reply_url": reverse("portal:reply", args=[token]),
+        "token": token,
     }
     return _private(render(request, "portal/status.html", context, status=status))
 
@@ -145,3 +154,23 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
         return _private(_received(request, acceptance, back_url=_status_url(token)))
     messages.success(request, _("Thank you. Your message has been added to your request."))
     return HttpResponseSeeOther(_status_url(token))
+
+
+@require_GET
+def attachment(request: HttpRequest, token: str, attachment_id: int) -> HttpResponseBase:
+    """A file from the case's public timeline, always as a download (never rendered here)."""
+    case = case_by_status_token(token)
+    found = public_attachment(case=case, attachment_id=attachment_id) if case else None
+    if found is None:
+        return _private(_not_found(request))
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError:
+        return _private(_not_found(request))
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=found.filename,
+        content_type=found.content_type or "application/octet-stream",
+    )
+    return _private(response)

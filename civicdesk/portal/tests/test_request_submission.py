@@ -228,8 +228,15 @@ def test_a_photo_is_attached_to_the_citizens_first_message(riverton: Any, client
     assert attachment.content_type == "image/png"
     assert attachment.size == 64
     assert attachment.event.kind == EventKind.MESSAGE_IN
-    page = client.get(f"/requests/{status_token(response['Location'])}/")
-    assertContains(page, "<li>bin.png</li>", html=True)
+    token = status_token(response["Location"])
+    page = client.get(f"/requests/{token}/")
+    download = f"/requests/{token}/files/{attachment.pk}/"
+    assertContains(page, f'<li><a href="{download}" download>bin.png</a></li>', html=True)
+    file = client.get(download)
+    assert file.status_code == 200
+    assert file["Content-Disposition"] == 'attachment; filename="bin.png"'
+    assert file["X-Content-Type-Options"] == "nosniff"
+    assert file.getvalue() == png("bin.png").read()
 
 
 def test_an_attachment_over_the_limit_is_refused_with_a_message(

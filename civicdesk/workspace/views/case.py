@@ -14,9 +14,9 @@ from civicdesk.cases.selectors import (
     access_case_by_reference,
     answered_questions,
     citizen_cases,
+    reply_channel,
     timeline,
 )
-from civicdesk.cases.services import reply_channel
 from civicdesk.citizens.selectors import contact_points_of
 from civicdesk.core.clock import now
 from civicdesk.core.errors import NotFound

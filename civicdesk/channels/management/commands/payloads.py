@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from civicdesk.channels import selectors
 from civicdesk.channels.models import InboundPayload, PayloadStatus
-from civicdesk.channels.services import payload_summary, replay_payload
+from civicdesk.channels.selectors import payload_summary
+from civicdesk.channels.services import replay_payload
 from civicdesk.core.errors import DomainError
 from civicdesk.core.text_tables import text_table
 
