@@ -103,7 +103,7 @@ def load_cases(count: int, services: list[Any], agents_by_queue: dict[int, list[
                 rows.append(
                     Case(
                         reference=f"RIV-{created.year}-{n + 1:06d}",
-                        public_token=secrets.token_urlsafe(24),
+                        status_token_digest=secrets.token_hex(32),
                         status=status,
                         priority=rng.choices(priorities, priority_weights)[0],
                         subject=f"{rng.choice(SUBJECTS)} #{n + 1}",
