@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "civicdesk.portal",
     "civicdesk.workspace",
     "civicdesk.api",
+    "civicdesk.demo",
 ]
 
 MIDDLEWARE = [

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from civicdesk.cases.demo.loader import load_demo
-from civicdesk.cases.demo.organisation import ADMIN, AGENTS, DEMO_PASSWORD, SUPERVISOR
+from civicdesk.demo.loader import load_demo
+from civicdesk.demo.organisation import ADMIN, AGENTS, DEMO_PASSWORD, SUPERVISOR
 
 
 class Command(BaseCommand):

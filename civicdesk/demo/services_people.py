@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from civicdesk.cases.demo.catalogue_spec import (
+from civicdesk.demo.catalogue_spec import (
     ADDRESS,
     LOCATION,
     YES_NO,

@@ -12,14 +12,14 @@ from datetime import datetime, time, timedelta
 
 from civicdesk.accounts.models import User
 from civicdesk.cases.catalogue import clean_answers
-from civicdesk.cases.demo import people, stories
-from civicdesk.cases.demo.answers import answers_for
-from civicdesk.cases.demo.casework import LONDON, Backdater, CaseWork, office_time
-from civicdesk.cases.demo.organisation import Organisation
 from civicdesk.cases.models import Case, Service
 from civicdesk.cases.services import open_case, record_citizen_message
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.citizens.services import ContactInput, identify_citizen
+from civicdesk.demo import people, stories
+from civicdesk.demo.answers import answers_for
+from civicdesk.demo.casework import LONDON, Backdater, CaseWork, office_time
+from civicdesk.demo.organisation import Organisation
 from civicdesk.routing.services import classify_text
 
 CASES = 300

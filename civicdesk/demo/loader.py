@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from civicdesk.cases.demo.catalogue import ensure_catalogue
-from civicdesk.cases.demo.history import load_history
-from civicdesk.cases.demo.organisation import ensure_organisation
-from civicdesk.cases.demo.people import CITIZEN_DOMAIN
 from civicdesk.cases.models import Case, ReferenceSequence
 from civicdesk.channels.models import InboundPayload, OutboundDelivery
 from civicdesk.citizens.models import Citizen
 from civicdesk.core.clock import now
+from civicdesk.demo.catalogue import ensure_catalogue
+from civicdesk.demo.history import load_history
+from civicdesk.demo.organisation import ensure_organisation
+from civicdesk.demo.people import CITIZEN_DOMAIN
 
 SEED = 2026
 
@@ -60,6 +60,6 @@ def load_demo(*, reset: bool = False) -> DemoLoad:
     services = ensure_catalogue(org)
     created = 0
     if not demo_citizens().exists():
-        rng = random.Random(SEED)  # noqa: S311 - reproducible demo data, not a secret
+        rng = random.Random(SEED)
         created = load_history(org=org, services=services, rng=rng, now=now())
     return DemoLoad(removed_cases=removed, created_cases=created, services=len(services))

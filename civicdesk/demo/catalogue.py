@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from civicdesk.cases.demo.catalogue_spec import GroupSpec, Question, ServiceSpec
-from civicdesk.cases.demo.organisation import Organisation
-from civicdesk.cases.demo.services_outdoors import OUTDOORS
-from civicdesk.cases.demo.services_people import PEOPLE
 from civicdesk.cases.models import Service, ServiceAttribute, ServiceGroup
+from civicdesk.demo.catalogue_spec import GroupSpec, Question, ServiceSpec
+from civicdesk.demo.organisation import Organisation
+from civicdesk.demo.services_outdoors import OUTDOORS
+from civicdesk.demo.services_people import PEOPLE
 from civicdesk.routing.models import KeywordRule
 
 GROUPS: tuple[GroupSpec, ...] = (*OUTDOORS, *PEOPLE)

@@ -6,7 +6,7 @@ street lights, dumping, graffiti…), re-expressed for an English council.
 
 from __future__ import annotations
 
-from civicdesk.cases.demo.catalogue_spec import (
+from civicdesk.demo.catalogue_spec import (
     ADDRESS,
     BINS,
     LOCATION,

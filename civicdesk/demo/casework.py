@@ -15,7 +15,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.demo import stories
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import (
     add_internal_note,
@@ -25,6 +24,7 @@ from civicdesk.cases.services import (
     reply_to_case,
 )
 from civicdesk.channels.models import DeliveryAttempt, DeliveryStatus, OutboundDelivery
+from civicdesk.demo import stories
 
 LONDON = ZoneInfo("Europe/London")
 # Days of work before resolution, by priority.
