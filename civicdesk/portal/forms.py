@@ -37,37 +37,46 @@ def new_submission_id() -> str:
     return uuid.uuid4().hex
 
 
-class SubmissionIdField(forms.CharField):
-    """The hidden id that makes a form submitted twice create one thing.
+class _SelfRenewingHiddenField(forms.CharField):
+    """A hidden value the page carries between showing a form and receiving it.
 
-    A missing or tampered id gets a fresh one rather than an error nobody could see or fix.
+    A missing or tampered value gets a fresh one rather than an error nobody could see or fix.
     """
 
     widget = forms.HiddenInput
+    pattern: re.Pattern[str]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, max_length=64, **kwargs)
 
     def clean(self, value: Any) -> str:
         text = str(super().clean(value) or "")
-        return text if _SUBMISSION_ID.match(text) else new_submission_id()
+        return text if self.pattern.match(text) else self.fresh()
+
+    def fresh(self) -> str:
+        raise NotImplementedError
 
 
-class StatusTokenField(forms.CharField):
+class SubmissionIdField(_SelfRenewingHiddenField):
+    """The id that makes a form submitted twice create one thing."""
+
+    pattern = _SUBMISSION_ID
+
+    def fresh(self) -> str:
+        return new_submission_id()
+
+
+class StatusTokenField(_SelfRenewingHiddenField):
     """The secret of the private status link a new request will have, made with the form.
 
     Made when the form is shown, so that the same form sent twice leads to the same link. Only
-    its digest leaves the portal; a missing or malformed secret gets a fresh one.
+    its digest leaves the portal.
     """
 
-    widget = forms.HiddenInput
+    pattern = _STATUS_TOKEN
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, max_length=64, **kwargs)
-
-    def clean(self, value: Any) -> str:
-        text = str(super().clean(value) or "")
-        return text if _STATUS_TOKEN.match(text) else new_token(24)
+    def fresh(self) -> str:
+        return new_token(24)
 
 
 @dataclass(frozen=True)
