@@ -151,29 +151,21 @@ def _apply_sla(case: Case, *, start: datetime) -> None:
     case.sla_due_at = targets.first_response_due_at
 
 
-def _route(case: Case, *, at: datetime) -> None:
-    queue = (case.service.queue if case.service else None) or default_queue()
-    case.queue = queue
-    case.assignee = next_agent_for(queue=queue) if queue else None
+def _route(service: Service | None) -> tuple[Queue | None, User | None]:
+    """The queue a new case goes to (by its service, else the default) and its next agent."""
+    queue = (service.queue if service else None) or default_queue()
+    return queue, next_agent_for(queue=queue) if queue else None
+
+
+def _record_route(case: Case, *, at: datetime) -> None:
+    if case.queue is None:
+        return
+    data: dict[str, Any] = {"queue": case.queue.name, "automatic": True}
     if case.assignee is not None:
-        _add_event(
-            case=case,
-            kind=EventKind.ASSIGNMENT,
-            at=at,
-            data={
-                "to": case.assignee.get_full_name(),
-                "to_id": case.assignee_id,
-                "queue": queue.name if queue else "",
-                "automatic": True,
-            },
-        )
-    elif queue is not None:
-        _add_event(
-            case=case,
-            kind=EventKind.ASSIGNMENT,
-            at=at,
-            data={"queue": queue.name, "waiting": True, "automatic": True},
-        )
+        data = {"to": case.assignee.get_full_name(), "to_id": case.assignee_id, **data}
+    else:
+        data["waiting"] = True
+    _add_event(case=case, kind=EventKind.ASSIGNMENT, at=at, data=data)
 
 
 @transaction.atomic
@@ -210,6 +202,7 @@ def open_case(
         last_activity_at=at,
     )
     _apply_sla(case, start=at)
+    case.queue, case.assignee = _route(service)
     case.save()
     _add_event(
         case=case,
@@ -221,8 +214,7 @@ def open_case(
     )
     if classified_by:
         _add_event(case=case, kind=EventKind.CLASSIFIED, at=at, data={"by": classified_by})
-    _route(case, at=at)
-    case.save(update_fields=["queue", "assignee", "updated_at"])
+    _record_route(case, at=at)
     _publish_case("case.created", case)
     return case
 

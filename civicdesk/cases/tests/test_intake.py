@@ -10,7 +10,7 @@ from civicdesk.cases.models import Case, CaseEvent, EventKind
 from civicdesk.cases.services import change_case_status, issue_status_token
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import PayloadStatus
-from civicdesk.channels.services import accept_inbound
+from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.tokens import digest
 from tests.factories import console_payload, portal_payload
@@ -111,6 +111,18 @@ def test_conversational_messages_join_the_senders_open_case(riverton: Any) -> No
     assert first.events.filter(kind=EventKind.MESSAGE_IN).count() == 2
 
 
+def _reply_by_link(case: Case, text: str) -> Acceptance:
+    """The citizen writes from the case's private status page."""
+    raw = portal_payload(
+        status_token_digest=digest(issue_status_token(case=case)),
+        service_code="",
+        answers={},
+        email="",
+        description=text,
+    )
+    return accept_inbound(channel="portal", raw=raw, process_now=True)
+
+
 def test_form_requests_always_open_a_new_case(riverton: Any) -> None:
     assert _portal() != _portal()
 
@@ -118,17 +130,7 @@ def test_form_requests_always_open_a_new_case(riverton: Any) -> None:
 def test_a_reply_by_status_token_lands_on_that_case(riverton: Any) -> None:
     case = _portal()
     change_case_status(case=case, status="resolved", by=riverton.ann)
-    reply = accept_inbound(
-        channel="portal",
-        raw=portal_payload(
-            status_token_digest=digest(issue_status_token(case=case)),
-            service_code="",
-            answers={},
-            email="",
-            description="It has still not been collected.",
-        ),
-        process_now=True,
-    )
+    reply = _reply_by_link(case, "It has still not been collected.")
     assert reply.payload.result_reference == case.reference
     case.refresh_from_db()
     assert case.status == "reopened"
@@ -139,16 +141,7 @@ def test_a_reply_by_status_token_lands_on_that_case(riverton: Any) -> None:
 def test_a_closed_case_refuses_further_messages(riverton: Any) -> None:
     case = _portal()
     change_case_status(case=case, status="closed", by=riverton.ann)
-    reply = accept_inbound(
-        channel="portal",
-        raw=portal_payload(
-            status_token_digest=digest(issue_status_token(case=case)),
-            service_code="",
-            answers={},
-            description="Hello?",
-        ),
-        process_now=True,
-    )
+    reply = _reply_by_link(case, "Hello?")
     assert reply.payload.status == PayloadStatus.FAILED
     assert reply.payload.error.startswith(f"Case {case.reference} is closed")
     assert case.events.filter(kind=EventKind.MESSAGE_IN).count() == 1
