@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from civicdesk.sla.business_time import (
@@ -134,11 +134,15 @@ def test_adding_is_monotonic_and_composes(
 
 @settings(max_examples=100, deadline=None)
 @given(start=instants, duration=durations)
+@example(start=datetime(2025, 4, 1, 9, 0, 0, 1, tzinfo=UTC), duration=timedelta(minutes=16739))
 def test_a_positive_target_falls_inside_opening_hours(start: datetime, duration: timedelta) -> None:
     end = add_business_time(start, duration + timedelta(minutes=1), OFFICE)
     local = end.astimezone(LONDON)
     assert local.weekday() < 5
-    assert 9 * 60 < local.hour * 60 + local.minute <= 17 * 60
+    opens = local.replace(hour=9, minute=0, second=0, microsecond=0)
+    closes = local.replace(hour=17, minute=0, second=0, microsecond=0)
+    # Instants carry microseconds: 09:00:00.000001 is inside, 09:00:00 itself is not.
+    assert opens < local <= closes
 
 
 @settings(max_examples=100, deadline=None)
