@@ -165,11 +165,11 @@ def shift_due(
     resumed_at = _utc(resumed_at, "resumed_at")
     if resumed_at < paused_at:
         raise ValueError("a clock cannot resume before it was paused")
-    if paused_at >= due_at:
+    covered = business_time_between(paused_at, resumed_at, calendar)
+    if paused_at >= due_at or covered == timedelta(0):
+        # Adding nothing would carry a due time at closing over to the next opening.
         return due_at
-    return add_business_time(
-        due_at, business_time_between(paused_at, resumed_at, calendar), calendar
-    )
+    return add_business_time(due_at, covered, calendar)
 
 
 def read_due(
