@@ -121,3 +121,47 @@ def is_open_at(instant: datetime, calendar: BusinessCalendar) -> bool:
         if opens <= instant < closes:
             return True
     return False
+
+
+def windows_until(calendar: BusinessCalendar, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """Opening windows as UTC instants, latest first, from the local day containing `end`."""
+    zone = calendar.zone
+    day = end.astimezone(zone).date()
+    for offset in range(MAX_SEARCH_DAYS):
+        current = day - timedelta(days=offset)
+        if current in calendar.closed_dates:
+            continue
+        for open_minute, close_minute in sorted(
+            calendar.hours.get(current.weekday(), ()), reverse=True
+        ):
+            opens = _local_instant(current, open_minute, zone)
+            closes = _local_instant(current, close_minute, zone)
+            if closes > opens:
+                yield opens, closes
+
+
+def subtract_business_time(
+    end: datetime, duration: timedelta, calendar: BusinessCalendar
+) -> datetime:
+    """The latest instant from which `duration` of open time passes by `end`.
+
+    The mirror of `add_business_time`: used for "warn when N business minutes remain". Raises
+    `ClosedCalendar` when the calendar has too little open time before `end`.
+    """
+    _require_aware(end, "end")
+    if duration < timedelta(0):
+        raise ValueError("duration must not be negative")
+    cursor = end.astimezone(UTC)
+    if duration == timedelta(0):
+        return cursor
+    remaining = duration
+    for opens, closes in windows_until(calendar, cursor):
+        if opens >= cursor:
+            continue
+        finish = min(closes, cursor)
+        available = finish - opens
+        if remaining <= available:
+            return finish - remaining
+        remaining -= available
+        cursor = opens
+    raise ClosedCalendar(f"no opening hours within {MAX_SEARCH_DAYS} days before {end.isoformat()}")

@@ -54,6 +54,12 @@ class SlaPolicy(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT)
     is_default = models.BooleanField(default=False)
+    warn_within_minutes = models.PositiveIntegerField(
+        default=30,
+        help_text=_(
+            "A clock warns once no more than this many business minutes are left (0: no warning)."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -79,3 +85,46 @@ class SlaTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy}: {self.priority}"
+
+
+class EscalationLevel(models.TextChoices):
+    WARNING = "warning", _("Warning")
+    BREACH = "breach", _("Breach")
+
+
+class PriorityChange(models.TextChoices):
+    NONE = "", _("Leave as it is")
+    ONE_STEP = "step", _("One step higher")
+    # Plain strings with the platform's priority values; raising never lowers a priority.
+    NORMAL = "normal", _("At least normal")
+    HIGH = "high", _("At least high")
+    URGENT = "urgent", _("At least urgent")
+
+
+class EscalationRule(models.Model):
+    """What happens to a case when one of its clocks warns or is breached, once per clock."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="escalations")
+    level = models.CharField(max_length=10, choices=EscalationLevel.choices)
+    notify_supervisor = models.BooleanField(
+        default=False, help_text=_("Tell the supervisors of the case's queue, live.")
+    )
+    raise_priority = models.CharField(
+        max_length=10, choices=PriorityChange.choices, default=PriorityChange.NONE, blank=True
+    )
+    reassign_to_queue = models.ForeignKey(
+        "routing.Queue",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Move the case to this queue."),
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "level"], name="sla_escalation_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.level}"
