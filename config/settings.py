@@ -97,7 +97,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-_sqlite_path = VAR_DIR / "civicdesk.sqlite3"
+_sqlite_path = env_path("CIVICDESK_SQLITE_PATH", VAR_DIR / "civicdesk.sqlite3")
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections: under ASGI each request may run on another thread, and a
@@ -173,6 +173,8 @@ elif TASK_BACKEND == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# How long a scheduler that died keeps the standby schedulers waiting (see core.leases).
+CIVICDESK_SCHEDULER_LEASE_SECONDS = env_int("CIVICDESK_SCHEDULER_LEASE_SECONDS", 30, minimum=1)
 
 # --- Live updates ---------------------------------------------------------------------------
 # "database": services write events to an outbox the socket process relays (one machine, any

@@ -1,0 +1,14 @@
+"""The channel platform's periodic jobs (see docs/how-to/add-a-periodic-job.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from civicdesk.channels.services import sweep
+from civicdesk.core.periodic import periodic_job
+
+
+@periodic_job(every=timedelta(minutes=1), name="channels.sweep")
+def sweep_left_behind() -> None:
+    """Set going payloads and deliveries left behind, and retries that are due."""
+    sweep()

@@ -1,0 +1,56 @@
+"""civicdesk worker: run the task worker of the configured backend until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from civicdesk.core.supervision import exit_with_supervisor
+
+log = logging.getLogger("civicdesk.worker")
+
+
+class Command(BaseCommand):
+    help = (
+        "Run background tasks: the database worker for every queue (CIVICDESK_TASK_BACKEND="
+        "database) or an RQ worker for the configured queues (rq). SIGTERM finishes the "
+        "current task, then exits."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=0.5,
+            help="Database backend: seconds between looks at an empty queue.",
+        )
+
+    def handle(self, *args: Any, interval: float, verbosity: int, **options: Any) -> None:
+        backend = settings.TASK_BACKEND
+        if backend == "immediate":
+            raise CommandError(
+                "CIVICDESK_TASK_BACKEND=immediate runs tasks in the caller: no worker is needed."
+            )
+        exit_with_supervisor()
+        if backend == "database":
+            log.info("Task worker started: database backend, every queue")
+            # db_worker stops on SIGTERM/SIGINT after the task in hand.
+            call_command(
+                "db_worker",
+                queue_name="*",
+                interval=interval,
+                reload=False,
+                startup_delay=False,
+                verbosity=verbosity,
+            )
+            return
+        queues = settings.TASKS["default"].get("QUEUES", ["default"])
+        log.info("Task worker started: RQ backend, queues %s", ", ".join(queues))
+        # RQ's worker stops warmly on SIGTERM (after the job in hand); django-tasks needs its
+        # own job class to record results.
+        call_command("rqworker", *queues, job_class="django_tasks_rq.Job", verbosity=verbosity)

@@ -1,0 +1,103 @@
+"""`civicdesk serve` on one machine: a worker killed with SIGKILL is replaced; tasks still run."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from civicdesk.core.tests.processes import (
+    children_of,
+    civicdesk_process,
+    command_env,
+    is_alive,
+    kill_if_alive,
+    pids_in_log,
+    wait_for,
+)
+
+WORKER_STARTED = r"INFO civicdesk\.serve: worker started \(pid (\d+)\)"
+SCHEDULER_STARTED = r"INFO civicdesk\.serve: scheduler started \(pid (\d+)\)"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _task_statuses(database: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(database) as db:
+        return db.execute(
+            "SELECT task_path, status FROM django_tasks_database_dbtaskresult ORDER BY enqueued_at"
+        ).fetchall()
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads child processes from /proc")
+def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
+    env = command_env(tmp_path, CIVICDESK_TASK_BACKEND="database")
+    cli = [sys.executable, "-m", "civicdesk.cli"]
+    subprocess.run([*cli, "migrate", "--no-input"], env=env, check=True, capture_output=True)  # noqa: S603
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    seen: list[int] = []
+    try:
+        with civicdesk_process(
+            ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, log=log
+        ) as serve:
+            wait_for(lambda: _answers(f"http://127.0.0.1:{port}/"), timeout=20, what="the page")
+            wait_for(lambda: pids_in_log(log, SCHEDULER_STARTED), timeout=5, what="scheduler")
+            (worker,) = pids_in_log(log, WORKER_STARTED)
+            (scheduler,) = pids_in_log(log, SCHEDULER_STARTED)
+            seen += [worker, scheduler]
+            assert children_of(serve.pid) == {worker, scheduler}
+
+            os.kill(worker, signal.SIGKILL)
+            wait_for(
+                lambda: len(pids_in_log(log, WORKER_STARTED)) == 2, timeout=10, what="a new worker"
+            )
+            replacement = pids_in_log(log, WORKER_STARTED)[1]
+            seen.append(replacement)
+            assert f"worker (pid {worker}) exited with code -9" in log.read_text()
+            assert children_of(serve.pid) == {replacement, scheduler}
+
+            inbound = subprocess.run(  # noqa: S603
+                [*cli, "inbound", "console", "--from", "jo@mail.example", "--text", "Lamp out"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            assert "Queued: the task worker will process it." in inbound.stderr
+            database = tmp_path / "civicdesk.sqlite3"
+            wait_for(
+                lambda: (
+                    _task_statuses(database)
+                    == [("civicdesk.channels.tasks.process_inbound_payload", "SUCCESSFUL")]
+                ),
+                timeout=15,
+                what="the replacement worker to process the payload",
+            )
+
+            serve.send_signal(signal.SIGTERM)
+            assert serve.wait(20) == 0
+        assert [pid for pid in seen if is_alive(pid)] == []
+        text = log.read_text()
+        assert "worker stopped (exit code 0)" in text
+        assert "scheduler stopped (exit code 0)" in text
+    finally:
+        kill_if_alive(seen)
