@@ -83,6 +83,10 @@ def add_business_time(start: datetime, duration: timedelta, calendar: BusinessCa
     _require_aware(start, "start")
     if duration < timedelta(0):
         raise ValueError("duration must not be negative")
+    if not duration:
+        # No open time has to pass: the answer is `start` itself, even at closing time or
+        # outside opening hours (a pause that covered nothing must not move a due time).
+        return start.astimezone(UTC)
     remaining = duration
     cursor = start.astimezone(UTC)
     for opens, closes in windows_from(calendar, cursor):

@@ -149,3 +149,10 @@ def test_a_positive_target_falls_inside_opening_hours(start: datetime, duration:
 @given(start=instants, duration=durations)
 def test_always_open_is_wall_clock_time(start: datetime, duration: timedelta) -> None:
     assert add_business_time(start, duration, always_open("Europe/Bucharest")) == start + duration
+
+
+def test_adding_no_time_at_closing_stays_at_closing() -> None:
+    closing = datetime(2025, 5, 13, 16, 0, tzinfo=UTC)  # 17:00 in London, a Tuesday
+    assert add_business_time(closing, timedelta(0), OFFICE) == closing
+    saturday = datetime(2025, 5, 17, 12, 0, tzinfo=UTC)
+    assert add_business_time(saturday, timedelta(0), OFFICE) == saturday
