@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "ninja",  # the API docs page uses its bundled Swagger UI (static files), not a CDN
     "django_tasks",
     "django_tasks_db",
     "civicdesk.core",

@@ -59,6 +59,16 @@ AGENTS = (
 )
 STAFF = (ADMIN, SUPERVISOR, *AGENTS)
 
+# The logins worth trying first: `civicdesk demo` prints them and the README lists them, in this
+# order and these words (a test holds the two together). Every other agent is first.last@...
+FEATURED_LOGINS: tuple[tuple[str, StaffMember], ...] = (
+    ("administrator (Alex Morgan)", ADMIN),
+    ("supervisor of every team (Helen Carter)", SUPERVISOR),
+    ("agent, waste & recycling (Priya Shah)", AGENTS[0]),
+    ("agent, highways (Gareth Owen)", AGENTS[2]),
+    ("agent, council tax and contact centre (Ioana Popescu)", AGENTS[9]),
+)
+
 CALENDAR_NAME = "Riverton Civic Centre hours"
 # Minutes from midnight: Monday to Thursday 08:30-17:00, Friday 08:30-16:30.
 OPENING_HOURS = {

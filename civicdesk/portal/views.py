@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from civicdesk.cases.catalogue import groups_with_services, service_with_attributes
 from civicdesk.cases.selectors import (
@@ -63,6 +63,8 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 def _received(request: HttpRequest, acceptance: Acceptance, *, back_url: str = "") -> HttpResponse:
     """Stored but not processed: the citizen gets the payload number, staff get the payload."""
     context = {"payload_id": acceptance.payload.pk, "back_url": back_url}
+    if back_url:
+        context["language_next"] = back_url
     return render(request, "portal/received.html", context, status=202)
 
 
@@ -122,6 +124,9 @@ def _status_page(
         "private_link": request.build_absolute_uri(_status_url(token)),
         "reply_url": reverse("portal:reply", args=[token]),
         "token": token,
+        # A refused reply is rendered at the reply address, which only takes POST: the
+        # language switch returns to the status page itself.
+        "language_next": _status_url(token),
     }
     return _private(render(request, "portal/status.html", context, status=status))
 
@@ -137,11 +142,15 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     return _status_page(request, case, token, form)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reply(request: HttpRequest, token: str) -> HttpResponse:
+    """A reply from the status page; the address opened directly (reload, back, a language
+    switch from an older page) leads to the status page rather than a bare 405."""
     case = case_by_status_token(token)
     if case is None:
         return _private(_not_found(request))
+    if request.method != "POST":
+        return _private(HttpResponseSeeOther(_status_url(token)))
     form = ReplyForm(request.POST, request.FILES, accepts_contact=case.accepts_contact)
     if not form.is_valid():
         return _status_page(request, case, token, form, status=400)

@@ -79,15 +79,15 @@ class InboxFilterForm(forms.Form):
         data = query.copy()
         for name, value in DEFAULTS.items():
             data.setdefault(name, value)
-        if data.get("per_page"):
-            data["per_page"] = str(self._clamped_per_page(data["per_page"]))
+        # The control shows the page size in effect, also when none or a bad one was asked for.
+        per_page = self._clamped_per_page(data.get("per_page"))
+        data["per_page"] = str(per_page)
         super().__init__(data, auto_id="filter-%s", label_suffix="")
         self._choices(
             "service", [("", "Any service")] + [(s.pk, s.name) for s in active_services()]
         )
         self._choices("channel", [("", "Any channel"), *channel_kinds()])
         self._choices("queue", [("", "Any queue")] + [(q.pk, q.name) for q in all_queues()])
-        per_page = self._clamped_per_page(data.get("per_page"))
         choices = sorted({*PER_PAGE_CHOICES, per_page})
         self.fields["per_page"].widget = forms.Select(choices=[(n, str(n)) for n in choices])
 

@@ -71,3 +71,26 @@ def test_the_portal_pages_pass_axe_wcag_checks(
     page.get_by_role("button", name="Send message").click()
     assert page.get_by_role("heading", name="There is a problem").is_visible()
     assert _violations(page) == []
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["without-js", "with-js"])
+def test_switching_language_after_a_refused_reply_shows_the_status_page(
+    riverton: Any, live_server: Any, browser: Browser, javascript: bool
+) -> None:
+    page = browser.new_context(java_script_enabled=javascript).new_page()
+    page.goto(f"{live_server.url}/services/pothole/")
+    page.get_by_label("Where is the pothole?").fill("High Street")
+    page.get_by_label("Describe the problem").fill("Deep hole.")
+    page.get_by_label("Full name").fill("Jo Citizen")
+    page.get_by_label("Phone number").fill("07911 123456")
+    page.get_by_role("button", name="Send request").click()
+    case = Case.objects.get()
+    page.get_by_role("button", name="Send message").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Română").click()
+
+    assert page.get_by_role("heading", name=f"Solicitarea {case.reference}").is_visible()
+    assert page.locator("html").get_attribute("lang") == "ro"
+    assert page.url.endswith("/")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.test import Client
@@ -68,3 +69,41 @@ def test_a_romanian_request_is_answered_in_romanian(riverton: Any, client: Clien
     assertContains(page, "<h1>Solicitare trimisă</h1>", html=True)
     assertContains(page, '<strong class="status-tag status-tag--new">Primită</strong>', html=True)
     assertContains(page, "<dd>Colectare ratată</dd>", html=True)
+
+
+def _language_next(html: bytes) -> str:
+    """Where the page's language switch sends the citizen back to."""
+    match = re.search(r'<input type="hidden" name="next" value="([^"]*)">', html.decode())
+    assert match is not None
+    return match.group(1)
+
+
+def test_switching_language_after_a_refused_reply_lands_on_the_status_page(
+    portal_case: Any, client: Client, portal_token: str
+) -> None:
+    refused = client.post(f"/requests/{portal_token}/reply", {"body": "", "submission_id": "x"})
+    assert refused.status_code == 400
+    next_url = _language_next(refused.content)
+    assert next_url == f"/requests/{portal_token}/"
+
+    switched = client.post("/i18n/setlang/", {"language": "ro", "next": next_url}, follow=True)
+
+    assert switched.redirect_chain == [(f"/requests/{portal_token}/", 302)]
+    assertContains(switched, '<html lang="ro" dir="ltr">')
+    assertContains(switched, f"<h1>Solicitarea {portal_case.reference}</h1>", html=True)
+
+
+def test_the_reply_address_opened_directly_leads_to_the_status_page(
+    portal_case: Any, client: Client, portal_token: str
+) -> None:
+    response = client.get(f"/requests/{portal_token}/reply")
+
+    assert response.status_code == 303
+    assert response["Location"] == f"/requests/{portal_token}/"
+    assert response["Referrer-Policy"] == "strict-origin"
+
+
+def test_the_reply_address_of_an_unknown_link_is_not_found(client: Client, db: None) -> None:
+    response = client.get("/requests/no-such-link/reply")
+
+    assert response.status_code == 404

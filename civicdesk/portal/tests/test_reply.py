@@ -120,9 +120,12 @@ def test_a_reply_to_an_unknown_token_is_a_404(riverton: Any, client: Client) -> 
     assert InboundPayload.objects.count() == 0
 
 
-def test_the_reply_address_only_takes_posts(
+def test_the_reply_address_takes_no_other_method_than_get_and_post(
     portal_case: Case, client: Client, portal_token: str
 ) -> None:
-    response = client.get(f"/requests/{portal_token}/reply")
+    events_before = list(portal_case.events.values_list("pk", flat=True))
+
+    response = client.put(f"/requests/{portal_token}/reply", {"body": "Any news?"})
 
     assert response.status_code == 405
+    assert list(portal_case.events.values_list("pk", flat=True)) == events_before

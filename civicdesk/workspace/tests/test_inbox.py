@@ -4,6 +4,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -244,3 +245,34 @@ def test_sla_due_is_shown_with_absolute_and_relative_time_and_words(
     assert '<strong class="due__state">Due soon</strong>' in rows[soon.reference]
     assert "(in 30\xa0minutes)" in rows[soon.reference]
     assert '<time datetime="' in rows[soon.reference]
+
+
+def _selected_rows_per_page(html: str) -> list[str]:
+    """The options of the "Rows per page" control that the browser shows as chosen."""
+    control = re.search(r'<select name="per_page"[^>]*>(.*?)</select>', html, re.DOTALL)
+    assert control is not None
+    return re.findall(r'<option value="(\d+)" selected>', control.group(1))
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("", "25"),
+        ("&per_page=", "25"),
+        ("&per_page=abc", "25"),
+        ("&per_page=10", "10"),
+        ("&per_page=25", "25"),
+        ("&per_page=50", "50"),
+        ("&per_page=100", "100"),
+        ("&per_page=7", "7"),
+        ("&per_page=500", "100"),
+        ("&per_page=0", "1"),
+    ],
+)
+def test_rows_per_page_shows_the_page_size_in_effect(
+    ann_client: Client, riverton: Any, query: str, shown: str
+) -> None:
+    response = ann_client.get(f"/workspace/?view=all{query}")
+
+    assert _selected_rows_per_page(response.content.decode()) == [shown]
+    assert response.context["page"].paginator.per_page == int(shown)

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from civicdesk.demo.loader import load_demo
-from civicdesk.demo.organisation import ADMIN, AGENTS, DEMO_PASSWORD, SUPERVISOR
+from civicdesk.demo.organisation import DEMO_PASSWORD, FEATURED_LOGINS, STAFF_DOMAIN
 
 
 class Command(BaseCommand):
@@ -33,17 +33,13 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("The City of Riverton demo is already loaded; nothing to add.")
-        agents = [AGENTS[0], AGENTS[-2]]
-        logins = [("admin", ADMIN), ("supervisor", SUPERVISOR)] + [
-            (f"agent ({member.teams[0]})", member) for member in agents
-        ]
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
-        for role, member in logins:
-            self.stdout.write(f"  {role:<20} {member.address}")
+        width = max(len(who) for who, _ in FEATURED_LOGINS)
+        for who, member in FEATURED_LOGINS:
+            self.stdout.write(f"  {who:<{width}}  {member.address}")
+        self.stdout.write(f"Every other agent logs in as first.last@{STAFF_DOMAIN}.")
+        # No address here: `civicdesk serve` prints the one it really listens on.
         self.stdout.write(
-            "\nPortal     http://127.0.0.1:8000/\n"
-            "Workspace  http://127.0.0.1:8000/workspace/\n"
-            "Admin      http://127.0.0.1:8000/admin/\n"
-            "API docs   http://127.0.0.1:8000/api/v1/docs\n"
-            "Start it with: civicdesk serve"
+            "\nStart it with: civicdesk serve\n"
+            "then open, on the address it prints: / (portal), /workspace/, /admin/, /api/v1/docs"
         )
