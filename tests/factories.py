@@ -10,7 +10,7 @@ from typing import Any
 import factory
 
 from civicdesk.accounts.models import Role, Team, User
-from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute, ServiceGroup
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute, ServiceGroup
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.tokens import digest

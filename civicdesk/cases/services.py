@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,9 +21,7 @@ from civicdesk.cases.models import (
     Case,
     CaseEvent,
     EventKind,
-    Priority,
     ReferenceSequence,
-    Service,
 )
 from civicdesk.cases.selectors import reply_channel
 from civicdesk.cases.status import (
@@ -41,11 +39,15 @@ from civicdesk.citizens.models import Citizen
 from civicdesk.citizens.selectors import first_contact_value
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
+from civicdesk.core.priority import Priority
 from civicdesk.core.tokens import digest, new_token
 from civicdesk.realtime.publish import publish
 from civicdesk.routing.models import Queue
 from civicdesk.routing.services import default_queue, next_agent_for
 from civicdesk.sla.services import compute_targets
+
+if TYPE_CHECKING:
+    from civicdesk.catalogue.models import Service
 
 
 @dataclass(frozen=True)

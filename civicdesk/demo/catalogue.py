@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from civicdesk.cases.models import Service, ServiceAttribute, ServiceGroup
+from civicdesk.catalogue.models import Service, ServiceAttribute, ServiceGroup
 from civicdesk.demo.catalogue_spec import GroupSpec, Question, ServiceSpec
 from civicdesk.demo.organisation import Organisation
 from civicdesk.demo.services_outdoors import OUTDOORS

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
-from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute
 from civicdesk.channels.contracts import InboundAttachment
 from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
 from civicdesk.core.tokens import new_token

@@ -14,12 +14,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 
 from civicdesk.accounts.selectors import staff_for_assignment
-from civicdesk.cases.catalogue import active_services
-from civicdesk.cases.models import Priority  # the vocabulary of priorities, no data access
 from civicdesk.cases.selectors import INBOX_VIEWS, SORTS, InboxFilters
 from civicdesk.cases.services import NewAttachment
 from civicdesk.cases.status import CaseStatus, allowed_targets
+from civicdesk.catalogue.selectors import active_services
 from civicdesk.channels.registry import channel_kinds
+from civicdesk.core.priority import Priority
 from civicdesk.routing.selectors import all_queues
 
 if TYPE_CHECKING:

@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from civicdesk.accounts.services import create_api_token
-from civicdesk.cases.models import Case, CaseEvent, Service, ServiceAttribute
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import open_case
+from civicdesk.catalogue.models import Service, ServiceAttribute
 from civicdesk.channels.models import InboundPayload, OutboundDelivery, PayloadStatus
 from civicdesk.citizens.models import Citizen
 
