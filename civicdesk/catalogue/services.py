@@ -16,15 +16,26 @@ from civicdesk.core.errors import DomainError
 from civicdesk.core.limits import ANSWER_MAX_LENGTH
 
 
+def plain_number(value: Decimal | None) -> str:
+    """A number as people write it: 0, 500, 4.5 (never 0E-6, 5E+2 or 500.000000); "" for None."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
 def number_out_of_range(attribute: ServiceAttribute, number: Decimal) -> str:
     """Why `number` is refused for a number question ("" when within its limits).
 
     The portal form and `clean_answers` share this, so both refuse the same answers.
     """
     if attribute.minimum is not None and number < attribute.minimum:
-        return f"{attribute.code}: {number} is below the minimum of {attribute.minimum.normalize()}"
+        return (
+            f"{attribute.code}: {number} is below the minimum of {plain_number(attribute.minimum)}"
+        )
     if attribute.maximum is not None and number > attribute.maximum:
-        return f"{attribute.code}: {number} is above the maximum of {attribute.maximum.normalize()}"
+        return (
+            f"{attribute.code}: {number} is above the maximum of {plain_number(attribute.maximum)}"
+        )
     return ""
 
 

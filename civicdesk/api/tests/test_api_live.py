@@ -260,6 +260,25 @@ def test_an_unknown_service_is_kept_as_a_failed_payload_and_replayed_later(
     assert (case.reference, case.service, case.answers) == (reference(1), rats, {"where": "shed"})
 
 
+def test_an_answer_out_of_its_range_is_refused_and_kept_as_a_failed_payload(
+    api: httpx.Client,
+) -> None:
+    response = api.post(
+        "/contacts",
+        json=contact(service_code="pothole", answers={"location": "Mill Lane", "depth_cm": -5}),
+    )
+
+    payload = InboundPayload.objects.get()
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "depth_cm: -5 is below the minimum of 0",
+        "payload_id": payload.pk,
+        "duplicate": False,
+    }
+    assert payload.status == PayloadStatus.FAILED
+    assert Case.objects.count() == 0
+
+
 def test_refused_case_work_answers_with_the_reason(api: httpx.Client, riverton: Any) -> None:
     citizen = Citizen.objects.create(full_name="Pat Phone")
     case = open_case(citizen=citizen, channel="phone", subject="Called in", service=None)
