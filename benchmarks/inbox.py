@@ -36,7 +36,7 @@ def build_catalogue() -> tuple[Any, list[Any], dict[int, list[Any]]]:
     from django.contrib.auth.hashers import make_password
 
     from civicdesk.accounts.models import Team, User
-    from civicdesk.cases.models import Service, ServiceGroup
+    from civicdesk.catalogue.models import Service, ServiceGroup
     from civicdesk.routing.models import Queue
     from tests.factories import build_riverton
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "civicdesk.core",
     "civicdesk.accounts",
+    "civicdesk.catalogue",
     "civicdesk.citizens",
     "civicdesk.channels",
     "civicdesk.routing",

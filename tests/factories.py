@@ -10,7 +10,7 @@ from typing import Any
 import factory
 
 from civicdesk.accounts.models import Role, Team, User
-from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute, ServiceGroup
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute, ServiceGroup
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.tokens import digest
@@ -185,6 +185,8 @@ def build_riverton() -> Riverton:
         required=False,
         description="Roughly how deep is it (cm)?",
         order=2,
+        minimum=0,
+        maximum=500,
     )
     noise = Service.objects.create(
         code="noise",
@@ -194,10 +196,10 @@ def build_riverton() -> Riverton:
         description="Loud music, parties, barking dogs.",
     )
     KeywordRule.objects.create(
-        name="Potholes", keywords="pothole\nhole in the road", service_code="pothole", order=10
+        name="Potholes", keywords="pothole\nhole in the road", service=pothole, order=10
     )
     KeywordRule.objects.create(
-        name="Bins", keywords="bin, rubbish, collection", service_code="missed-bin", order=20
+        name="Bins", keywords="bin, rubbish, collection", service=missed_bin, order=20
     )
     return Riverton(
         waste_team=waste,

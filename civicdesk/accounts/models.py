@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from civicdesk.core.limits import NAME_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
 
 
@@ -37,7 +38,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A member of staff. Citizens are not users: they are `citizens.Citizen` records."""
 
     email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=NAME_MAX_LENGTH)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.AGENT)
     is_staff = models.BooleanField(default=False, help_text=_("May use the admin site."))
     is_active = models.BooleanField(default=True)

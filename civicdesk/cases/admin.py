@@ -2,25 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from civicdesk.cases.models import Case, CaseEvent, Service, ServiceAttribute, ServiceGroup
-
-
-class ServiceAttributeInline(admin.StackedInline[ServiceAttribute, Any]):
-    model = ServiceAttribute
-    extra = 0
-
-
-@admin.register(ServiceGroup)
-class ServiceGroupAdmin(admin.ModelAdmin[ServiceGroup]):
-    list_display = ["name", "order"]
-
-
-@admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin[Service]):
-    list_display = ["name", "code", "group", "queue", "sla_policy", "is_active"]
-    list_filter = ["group", "is_active", "queue"]
-    search_fields = ["name", "code", "keywords"]
-    inlines = [ServiceAttributeInline]
+from civicdesk.cases.models import Case, CaseEvent
 
 
 class CaseEventInline(admin.TabularInline[CaseEvent, Any]):

@@ -8,15 +8,17 @@ transaction: any error rolls everything back and leaves the payload failed and r
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 
-from civicdesk.cases.catalogue import clean_answers, service_with_attributes
-from civicdesk.cases.models import Case, Service
+from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import case_by_reference, case_by_status_token_digest
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
 from civicdesk.cases.status import ACCEPTS_CONTACT
+from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
+from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.citizens.models import Citizen
@@ -25,6 +27,9 @@ from civicdesk.citizens.services import ContactInput, add_contact_points, identi
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.routing.services import classify_text
+
+if TYPE_CHECKING:
+    from civicdesk.catalogue.models import Service
 
 
 def handle_inbound_message(message: InboundMessage, payload_id: int | None = None) -> str:
@@ -130,9 +135,7 @@ def _open_new_case(citizen: Citizen, message: InboundMessage) -> Case:
             raise DomainError("Answers need a service_code to say which questions they answer.")
         classification = classify_text(text=f"{message.subject}\n{message.body}")
         if classification is not None:
-            service = Service.objects.filter(
-                code=classification.service_code, is_active=True
-            ).first()
+            service = active_service_by_code(code=classification.service_code)
             priority = classification.priority
             if service is not None:
                 classified_by = f"rule: {classification.rule_name}"

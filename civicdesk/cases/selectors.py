@@ -9,8 +9,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind, ServiceAttribute
+from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind
 from civicdesk.cases.status import FINISHED, CaseStatus
+from civicdesk.catalogue.selectors import attributes_by_code
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest
 from civicdesk.routing.models import Queue
@@ -195,11 +196,7 @@ def answered_questions(*, case: Case) -> list[AnsweredQuestion]:
     answers = case.answers or {}
     if not answers:
         return []
-    attributes = (
-        {a.code: a for a in ServiceAttribute.objects.filter(service_id=case.service_id)}
-        if case.service_id
-        else {}
-    )
+    attributes = attributes_by_code(service_id=case.service_id)
     ordered = sorted(
         answers,
         key=lambda code: (attributes[code].order, code) if code in attributes else (10**6, code),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -14,16 +14,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from civicdesk.accounts.models import User
 from civicdesk.accounts.services import set_availability
 from civicdesk.cases.models import (
     Attachment,
     Case,
     CaseEvent,
     EventKind,
-    Priority,
     ReferenceSequence,
-    Service,
 )
 from civicdesk.cases.selectors import reply_channel
 from civicdesk.cases.status import (
@@ -41,11 +38,18 @@ from civicdesk.citizens.models import Citizen
 from civicdesk.citizens.selectors import first_contact_value
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
+from civicdesk.core.limits import SUBJECT_MAX_LENGTH
+from civicdesk.core.priority import Priority
 from civicdesk.core.tokens import digest, new_token
 from civicdesk.realtime.publish import publish
-from civicdesk.routing.models import Queue
-from civicdesk.routing.services import default_queue, next_agent_for
+from civicdesk.routing.selectors import waiting_order, waits_for_assignment_filter
+from civicdesk.routing.services import next_agent_for, route_new_case
 from civicdesk.sla.services import compute_targets
+
+if TYPE_CHECKING:
+    from civicdesk.accounts.models import User
+    from civicdesk.catalogue.models import Service
+    from civicdesk.routing.models import Queue
 
 
 @dataclass(frozen=True)
@@ -151,12 +155,6 @@ def _apply_sla(case: Case, *, start: datetime) -> None:
     case.sla_due_at = targets.first_response_due_at
 
 
-def _route(service: Service | None) -> tuple[Queue | None, User | None]:
-    """The queue a new case goes to (by its service, else the default) and its next agent."""
-    queue = (service.queue if service else None) or default_queue()
-    return queue, next_agent_for(queue=queue) if queue else None
-
-
 def _record_route(case: Case, *, at: datetime) -> None:
     if case.queue is None:
         return
@@ -193,7 +191,7 @@ def open_case(
         status_token_digest=status_token_digest or digest(new_token(24)),
         citizen=citizen,
         channel=channel,
-        subject=subject[:255],
+        subject=subject[:SUBJECT_MAX_LENGTH],
         service=service,
         answers=answers or {},
         priority=priority or (service.default_priority if service else Priority.NORMAL),
@@ -202,7 +200,8 @@ def open_case(
         last_activity_at=at,
     )
     _apply_sla(case, start=at)
-    case.queue, case.assignee = _route(service)
+    route = route_new_case(service=service)
+    case.queue, case.assignee = route.queue, route.assignee
     case.save()
     _add_event(
         case=case,
@@ -445,10 +444,10 @@ def set_agent_available(*, agent: User, is_available: bool) -> int:
         return 0
     waiting = (
         Case.objects.select_for_update(of=("self",))
-        .filter(assignee__isnull=True, queue__team__members=agent, queue__auto_assign=True)
+        .filter(**waits_for_assignment_filter(agent_id=agent.pk))
         .exclude(status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED])
         .select_related("queue")
-        .order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
+        .order_by(*waiting_order())
     )
     to_this_agent = 0
     for case in waiting:

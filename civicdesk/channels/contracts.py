@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from civicdesk.core.limits import NAME_MAX_LENGTH
+
 
 class InvalidPayload(ValueError):
     """The payload cannot be understood; the message says why, for the sender and the admin."""
@@ -61,7 +63,7 @@ class InboundAttachment:
         try:
             content = base64.b64decode(str(data["content_b64"]), validate=True)
             return cls(
-                filename=str(data["filename"])[:200],
+                filename=str(data["filename"])[:NAME_MAX_LENGTH],
                 content_type=str(data.get("content_type") or "application/octet-stream"),
                 content=content,
             )

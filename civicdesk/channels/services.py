@@ -37,6 +37,7 @@ from civicdesk.channels.models import (
 )
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
+from civicdesk.core.limits import SUBJECT_MAX_LENGTH
 from civicdesk.realtime.publish import publish
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def queue_delivery(
         channel=message.channel,
         account=account,
         recipient=message.recipient,
-        subject=message.subject[:255],
+        subject=message.subject[:SUBJECT_MAX_LENGTH],
         body=message.body,
         thread_reference=message.thread_reference,
     )

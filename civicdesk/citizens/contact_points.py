@@ -11,6 +11,8 @@ from enum import StrEnum
 
 import phonenumbers
 
+from civicdesk.core.limits import EMAIL_MAX_LENGTH
+
 
 class ContactKind(StrEnum):
     EMAIL = "email"
@@ -33,7 +35,7 @@ _PHONE_KINDS = {ContactKind.PHONE, ContactKind.WHATSAPP}
 
 def normalise_email(value: str) -> str:
     email = value.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not _EMAIL.match(email) or len(email) > EMAIL_MAX_LENGTH:
         raise InvalidContactPoint(f"{value!r} is not an email address")
     return email
 

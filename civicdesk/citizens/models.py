@@ -4,13 +4,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from civicdesk.citizens.contact_points import ContactKind
+from civicdesk.core.limits import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
 
 
 class Citizen(TimeStampedModel):
     """One person, however many channels they use to reach the body."""
 
-    full_name = models.CharField(max_length=200, blank=True)
+    full_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
     preferred_language = models.CharField(max_length=10, default="en")
     preferred_channel = models.CharField(max_length=30, blank=True)
 
@@ -24,7 +25,9 @@ class Citizen(TimeStampedModel):
 class ContactPoint(TimeStampedModel):
     citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="contact_points")
     kind = models.CharField(max_length=20, choices=[(k.value, k.value) for k in ContactKind])
-    value = models.CharField(max_length=254, help_text=_("Normalised form: lower-case, E.164."))
+    value = models.CharField(
+        max_length=EMAIL_MAX_LENGTH, help_text=_("Normalised form: lower-case, E.164.")
+    )
     is_verified = models.BooleanField(default=False)
 
     class Meta:

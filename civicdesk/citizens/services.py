@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.errors import DomainError
+from civicdesk.core.limits import NAME_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ def identify_citizen(
         citizen = match.citizen if match else None
     if citizen is None:
         citizen = Citizen.objects.create(
-            full_name=full_name.strip()[:200],
+            full_name=full_name.strip()[:NAME_MAX_LENGTH],
             preferred_language=language or settings.LANGUAGE_CODE,
             preferred_channel=channel,
         )
     elif full_name and not citizen.full_name:
-        citizen.full_name = full_name.strip()[:200]
+        citizen.full_name = full_name.strip()[:NAME_MAX_LENGTH]
         citizen.save(update_fields=["full_name", "updated_at"])
     for kind, value in pairs:
         _attach_contact_point(citizen=citizen, kind=kind, value=value)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute
 from civicdesk.demo import people
 
 LONDON = ZoneInfo("Europe/London")

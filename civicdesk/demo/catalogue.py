@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from civicdesk.cases.models import Service, ServiceAttribute, ServiceGroup
+from decimal import Decimal
+
+from civicdesk.catalogue.models import Service, ServiceAttribute, ServiceGroup
 from civicdesk.demo.catalogue_spec import GroupSpec, Question, ServiceSpec
 from civicdesk.demo.organisation import Organisation
 from civicdesk.demo.services_outdoors import OUTDOORS
@@ -45,12 +47,26 @@ KEYWORD_RULES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# Limits of the number questions, by question code: (minimum, maximum), None for no limit.
+NUMBER_LIMITS: dict[str, tuple[Decimal | None, Decimal | None]] = {
+    "depth_cm": (Decimal(0), Decimal(500)),
+    "item_count": (Decimal(1), Decimal(20)),
+    "days": (Decimal(0), None),
+    "rooms": (Decimal(1), Decimal(50)),
+    "count": (Decimal(1), Decimal(100)),
+    "household": (Decimal(1), Decimal(30)),
+}
+
+
 def _attribute(service: Service, question: Question, order: int) -> ServiceAttribute:
     ro: dict[str, object] = {"description": question.ro}
     if question.choices:
         ro["values"] = {key: romanian for key, _english, romanian in question.choices}
+    minimum, maximum = NUMBER_LIMITS.get(question.code, (None, None))
     return ServiceAttribute(
         service=service,
+        minimum=minimum if question.datatype == "number" else None,
+        maximum=maximum if question.datatype == "number" else None,
         code=question.code,
         datatype=question.datatype,
         required=question.required,
@@ -95,12 +111,13 @@ def ensure_catalogue(org: Organisation) -> dict[str, Service]:
         )
         for order, spec in enumerate(group_spec.services, start=1):
             _service(spec, group, order * 10, org)
+    by_code = {service.code: service for service in Service.objects.all()}
     for order, (name, keywords, code, priority) in enumerate(KEYWORD_RULES, start=1):
         KeywordRule.objects.get_or_create(
             name=name,
             defaults={
                 "keywords": keywords,
-                "service_code": code,
+                "service": by_code[code],
                 "priority": priority,
                 "order": order * 10,
             },

@@ -11,9 +11,10 @@ import random
 from datetime import datetime, time, timedelta
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.catalogue import clean_answers
-from civicdesk.cases.models import Case, Service
+from civicdesk.cases.models import Case
 from civicdesk.cases.services import open_case, record_citizen_message
+from civicdesk.catalogue.models import Service
+from civicdesk.catalogue.services import clean_answers
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.citizens.services import ContactInput, identify_citizen
 from civicdesk.demo import people, stories

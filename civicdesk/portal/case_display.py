@@ -17,8 +17,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from civicdesk.cases.models import AttributeDatatype, Case, CaseEvent, EventKind, ServiceAttribute
+from civicdesk.cases.models import Case, CaseEvent, EventKind
 from civicdesk.cases.status import CaseStatus
+from civicdesk.catalogue.models import AttributeDatatype, ServiceAttribute
 
 # A context of their own: other apps translate the same English words for staff, and in
 # Romanian a citizen's request ("solicitare") needs the feminine forms.

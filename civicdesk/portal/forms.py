@@ -18,17 +18,19 @@ from django.conf import settings
 from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
-from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute
+from civicdesk.catalogue.services import plain_number
 from civicdesk.channels.contracts import InboundAttachment
 from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
+from civicdesk.core import limits
 from civicdesk.core.tokens import new_token
 from civicdesk.portal.attachments import AttachmentField, attachment_hint
 
 ANSWER_PREFIX = "answer_"
 # The domain's limits (catalogue.clean_answers, the portal adapter), checked here first so the
 # citizen can correct the text instead of the request failing after submission.
-ANSWER_MAX_LENGTH = 5000
-DESCRIPTION_MAX_LENGTH = 20_000
+ANSWER_MAX_LENGTH = limits.ANSWER_MAX_LENGTH
+DESCRIPTION_MAX_LENGTH = limits.MESSAGE_BODY_MAX_LENGTH
 _SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
 _STATUS_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
@@ -135,14 +137,32 @@ def question_field(attribute: ServiceAttribute, language: str) -> forms.Field:
             **common,
         )
     if datatype == AttributeDatatype.NUMBER:
-        return forms.DecimalField(
-            widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
+        # The same limits `clean_answers` applies, with a message the citizen can act on.
+        minimum, maximum = attribute.minimum, attribute.maximum
+        limits = {
+            "question": question,
+            "minimum": plain_number(minimum),
+            "maximum": plain_number(maximum),
+        }
+        attrs: dict[str, str] = {"inputmode": "decimal"}
+        if minimum is not None:
+            attrs["min"] = plain_number(minimum)
+        if maximum is not None:
+            attrs["max"] = plain_number(maximum)
+        field = forms.DecimalField(
+            widget=forms.NumberInput(),
+            min_value=minimum,
+            max_value=maximum,
             error_messages={
                 "required": answer_required,
                 "invalid": _("Enter a number, like 12 or 4.5, for “%(question)s”.") % params,
+                "min_value": _("Enter %(minimum)s or more for “%(question)s”.") % limits,
+                "max_value": _("Enter %(maximum)s or less for “%(question)s”.") % limits,
             },
             **common,
         )
+        field.widget.attrs.update(attrs)  # as people write them, not 0.000000
+        return field
     if datatype == AttributeDatatype.DATETIME:
         return forms.DateTimeField(
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -185,14 +205,14 @@ class RequestForm(PortalForm):
     )
     name = forms.CharField(
         label=_("Full name"),
-        max_length=200,
+        max_length=limits.NAME_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={"required": _("Enter your full name.")},
     )
     email = forms.EmailField(
         label=_("Email address"),
         required=False,
-        max_length=254,
+        max_length=limits.EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
         error_messages={
             "invalid": _("Enter an email address in the correct format, like name@example.com.")

@@ -18,13 +18,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from civicdesk.cases.catalogue import groups_with_services, service_with_attributes
 from civicdesk.cases.selectors import (
     case_by_reference,
     case_by_status_token,
     public_attachment,
     timeline,
 )
+from civicdesk.catalogue.selectors import groups_with_services, service_with_attributes
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.core.tokens import new_token
 from civicdesk.portal import case_display

@@ -10,5 +10,7 @@ class QueueAdmin(admin.ModelAdmin[Queue]):
 
 @admin.register(KeywordRule)
 class KeywordRuleAdmin(admin.ModelAdmin[KeywordRule]):
-    list_display = ["name", "service_code", "priority", "order", "is_active"]
+    list_display = ["name", "service", "priority", "order", "is_active"]
+    list_select_related = ["service"]
+    autocomplete_fields = ["service"]
     list_editable = ["order", "is_active"]

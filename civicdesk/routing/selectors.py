@@ -1,8 +1,8 @@
-"""Reads on queues."""
+"""Reads on queues, and the order of the waiting queue."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, QuerySet
 
 from civicdesk.routing.models import Queue
 
@@ -10,3 +10,21 @@ from civicdesk.routing.models import Queue
 def all_queues() -> QuerySet[Queue]:
     """Every queue, by name: for filters and for moving a case."""
     return Queue.objects.order_by("name")
+
+
+def waiting_order() -> tuple[OrderBy, str]:
+    """The order in which waiting cases are handed out: soonest due first, then oldest.
+
+    For `order_by(*waiting_order())` on cases: routing decides the order, `cases` owns the rows.
+    Cases without a due time go last.
+    """
+    return (F("sla_due_at").asc(nulls_last=True), "created_at")
+
+
+def waits_for_assignment_filter(*, agent_id: int) -> dict[str, object]:
+    """Which cases wait for someone in `agent_id`'s teams: unassigned, in an auto-assigning queue.
+
+    Lookups for a filter on cases (relative to the case: `queue__…`, `assignee…`); the caller
+    still excludes finished cases, whose statuses are its own.
+    """
+    return {"assignee__isnull": True, "queue__team__members": agent_id, "queue__auto_assign": True}

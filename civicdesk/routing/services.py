@@ -1,18 +1,26 @@
-"""Classification and assignment."""
+"""Classification and assignment: which service and queue a case belongs to, and who takes it.
+
+`cases` asks; routing decides and returns the decision; `cases` applies it to the case.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from civicdesk.accounts.models import User
 from civicdesk.accounts.selectors import available_agents_in_rota_order
 from civicdesk.accounts.services import mark_assigned
 from civicdesk.routing.models import KeywordRule, Queue
 from civicdesk.routing.rules import KeywordRuleSpec, first_match, parse_keywords
 
+if TYPE_CHECKING:
+    from civicdesk.accounts.models import User
+    from civicdesk.catalogue.models import Service
+
 
 @dataclass(frozen=True)
 class Classification:
+    service_id: int
     service_code: str
     priority: str
     rule_name: str
@@ -22,7 +30,7 @@ def _rule_spec(rule: KeywordRule) -> KeywordRuleSpec:
     return KeywordRuleSpec(
         rule_id=rule.pk,
         keywords=parse_keywords(rule.keywords),
-        service_code=rule.service_code,
+        service_code=rule.service.code if rule.service else "",
         order=rule.order,
         match_all=rule.match_all,
         priority=rule.priority,
@@ -30,15 +38,26 @@ def _rule_spec(rule: KeywordRule) -> KeywordRuleSpec:
 
 
 def classify_text(*, text: str) -> Classification | None:
-    """The service (and optional priority) the first matching keyword rule names, if any."""
-    rules = {rule.pk: rule for rule in KeywordRule.objects.filter(is_active=True)}
+    """The service (and optional priority) the first matching keyword rule names, if any.
+
+    One query; rules without a service (switched off when codes became links) never match.
+    """
+    rules = {
+        rule.pk: rule
+        for rule in KeywordRule.objects.filter(is_active=True, service__isnull=False)
+        .select_related("service")
+        .only("keywords", "order", "match_all", "priority", "name", "service__code")
+    }
     match = first_match([_rule_spec(rule) for rule in rules.values()], text)
     if match is None:
         return None
+    rule = rules[match.rule_id]
+    assert rule.service_id is not None  # filtered above
     return Classification(
+        service_id=rule.service_id,
         service_code=match.service_code,
         priority=match.priority,
-        rule_name=rules[match.rule_id].name,
+        rule_name=rule.name,
     )
 
 
@@ -46,15 +65,44 @@ def default_queue() -> Queue | None:
     return Queue.objects.filter(is_default=True).first() or Queue.objects.order_by("id").first()
 
 
+def queue_for_service(*, service: Service | None) -> Queue | None:
+    """The queue a new case of `service` waits in: the service's own, else the default queue."""
+    queue = service.queue if service is not None and service.queue_id is not None else None
+    return queue or default_queue()
+
+
 def next_agent_for(*, queue: Queue) -> User | None:
     """Round-robin: the available team member who was assigned a case longest ago.
 
     Marks the chosen agent as just assigned. None when nobody is available: the case waits in
     the queue and is handed out when someone becomes available.
+
+    Precondition: inside a transaction. The rota of the queue's team is locked (its queues'
+    rows, in id order so two callers never deadlock) until the caller commits, so two contacts
+    arriving at once take turns instead of both reading the same "next agent". SQLite has no
+    row locks; its single writer gives the same order.
     """
     if not queue.auto_assign:
         return None
+    list(
+        Queue.objects.select_for_update()
+        .filter(team_id=queue.team_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     agent = available_agents_in_rota_order(team_id=queue.team_id).first()
     if agent is not None:
         mark_assigned(agent=agent)
     return agent
+
+
+@dataclass(frozen=True)
+class Route:
+    queue: Queue | None
+    assignee: User | None
+
+
+def route_new_case(*, service: Service | None) -> Route:
+    """Where a new case goes (its queue) and who takes it (None: it waits). Inside a transaction."""
+    queue = queue_for_service(service=service)
+    return Route(queue=queue, assignee=next_agent_for(queue=queue) if queue else None)

@@ -4,7 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from civicdesk.core.limits import PRIORITY_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
+from civicdesk.core.priority import Priority
 
 WEEKDAYS_9_TO_5 = {str(day): [[9 * 60, 17 * 60]] for day in range(5)}
 
@@ -74,7 +76,7 @@ class SlaTarget(models.Model):
     """Targets of a policy for one priority, in business minutes."""
 
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
-    priority = models.CharField(max_length=20)
+    priority = models.CharField(max_length=PRIORITY_MAX_LENGTH, choices=Priority.choices)
     first_response_minutes = models.PositiveIntegerField()
     resolution_minutes = models.PositiveIntegerField()
 

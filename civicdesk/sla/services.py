@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 import holidays as holidays_lib
 
+from civicdesk.core.priority import Priority
 from civicdesk.sla import business_time
 from civicdesk.sla.clocks import ClockReading, read_due, shift_due
 from civicdesk.sla.escalation import (
@@ -77,7 +78,7 @@ def compute_targets(*, policy_id: int | None, priority: str, start: datetime) ->
         return None
     target = SlaTarget.objects.filter(policy=policy, priority=priority).first()
     if target is None:
-        target = SlaTarget.objects.filter(policy=policy, priority="normal").first()
+        target = SlaTarget.objects.filter(policy=policy, priority=Priority.NORMAL).first()
     if target is None:
         return None
     # Holidays for this year and the next few cover any target a year out.

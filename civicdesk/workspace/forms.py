@@ -14,12 +14,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 
 from civicdesk.accounts.selectors import staff_for_assignment
-from civicdesk.cases.catalogue import active_services
-from civicdesk.cases.models import Priority  # the vocabulary of priorities, no data access
 from civicdesk.cases.selectors import INBOX_VIEWS, SORTS, InboxFilters
 from civicdesk.cases.services import NewAttachment
 from civicdesk.cases.status import CaseStatus, allowed_targets
+from civicdesk.catalogue.selectors import active_services
 from civicdesk.channels.registry import channel_kinds
+from civicdesk.core.limits import MESSAGE_BODY_MAX_LENGTH
+from civicdesk.core.priority import Priority
 from civicdesk.routing.selectors import all_queues
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class ReplyForm(CaseForm):
     body = forms.CharField(
         label="Your reply",
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=20_000,
+        max_length=MESSAGE_BODY_MAX_LENGTH,
     )
     attachments = MultipleFileField(
         required=False,
@@ -199,7 +200,7 @@ class NoteForm(CaseForm):
         label="Internal note",
         help_text="Seen by staff only. Never sent to the citizen.",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=20_000,
+        max_length=MESSAGE_BODY_MAX_LENGTH,
     )
 
 

@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from civicdesk.accounts.services import create_api_token
-from civicdesk.cases.models import Case, CaseEvent, Service, ServiceAttribute
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import open_case
+from civicdesk.catalogue.models import Service, ServiceAttribute
 from civicdesk.channels.models import InboundPayload, OutboundDelivery, PayloadStatus
 from civicdesk.citizens.models import Citizen
 
@@ -257,6 +258,25 @@ def test_an_unknown_service_is_kept_as_a_failed_payload_and_replayed_later(
     assert (payload.status, payload.attempts) == (PayloadStatus.PROCESSED, 2)
     case = Case.objects.get()
     assert (case.reference, case.service, case.answers) == (reference(1), rats, {"where": "shed"})
+
+
+def test_an_answer_out_of_its_range_is_refused_and_kept_as_a_failed_payload(
+    api: httpx.Client,
+) -> None:
+    response = api.post(
+        "/contacts",
+        json=contact(service_code="pothole", answers={"location": "Mill Lane", "depth_cm": -5}),
+    )
+
+    payload = InboundPayload.objects.get()
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "depth_cm: -5 is below the minimum of 0",
+        "payload_id": payload.pk,
+        "duplicate": False,
+    }
+    assert payload.status == PayloadStatus.FAILED
+    assert Case.objects.count() == 0
 
 
 def test_refused_case_work_answers_with_the_reason(api: httpx.Client, riverton: Any) -> None:

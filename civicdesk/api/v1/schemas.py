@@ -10,6 +10,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from civicdesk.core import limits
+
 
 class Strict(Schema):
     # Unknown fields are refused: a misspelt field name should fail loudly, not vanish.
@@ -17,9 +19,9 @@ class Strict(Schema):
 
 
 class CitizenIn(Strict):
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=limits.NAME_MAX_LENGTH)
+    email: str | None = Field(default=None, max_length=limits.EMAIL_MAX_LENGTH)
+    phone: str | None = Field(default=None, max_length=limits.EMAIL_MAX_LENGTH)
 
 
 def _no_details() -> CitizenIn:
@@ -28,7 +30,7 @@ def _no_details() -> CitizenIn:
 
 
 class AttachmentIn(Strict):
-    filename: str = Field(min_length=1, max_length=200)
+    filename: str = Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)
     content_type: str | None = Field(default=None, max_length=120)
     content_b64: str = Field(description="The file's bytes, base64-encoded.")
 
@@ -47,15 +49,15 @@ class ContactIn(Strict):
 
     external_id: str | None = Field(
         default=None,
-        max_length=200,
+        max_length=limits.PROVIDER_ID_MAX_LENGTH,
         description="Your id for this contact; a repeat is not stored twice.",
     )
     citizen: CitizenIn = Field(default_factory=_no_details)
-    subject: str | None = Field(default=None, max_length=255)
-    body: str = Field(min_length=1, max_length=20_000)
+    subject: str | None = Field(default=None, max_length=limits.SUBJECT_MAX_LENGTH)
+    body: str = Field(min_length=1, max_length=limits.MESSAGE_BODY_MAX_LENGTH)
     service_code: str | None = Field(
         default=None,
-        max_length=60,
+        max_length=limits.SERVICE_CODE_MAX_LENGTH,
         description="A service of the catalogue; classified when absent.",
     )
     answers: dict[str, Any] = Field(
@@ -157,4 +159,4 @@ class CaseDetail(CaseRow):
 
 
 class TextIn(Strict):
-    body: str = Field(min_length=1, max_length=20_000)
+    body: str = Field(min_length=1, max_length=limits.MESSAGE_BODY_MAX_LENGTH)

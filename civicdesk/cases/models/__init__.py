@@ -3,25 +3,13 @@ from civicdesk.cases.models.case import (
     Case,
     CaseEvent,
     EventKind,
-    Priority,
     ReferenceSequence,
-)
-from civicdesk.cases.models.catalogue import (
-    AttributeDatatype,
-    Service,
-    ServiceAttribute,
-    ServiceGroup,
 )
 
 __all__ = [
     "Attachment",
-    "AttributeDatatype",
     "Case",
     "CaseEvent",
     "EventKind",
-    "Priority",
     "ReferenceSequence",
-    "Service",
-    "ServiceAttribute",
-    "ServiceGroup",
 ]

@@ -9,14 +9,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from civicdesk.cases.status import ACCEPTS_CONTACT, CaseStatus
+from civicdesk.core.limits import NAME_MAX_LENGTH, PRIORITY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
-
-
-class Priority(models.TextChoices):
-    LOW = "low", _("Low")
-    NORMAL = "normal", _("Normal")
-    HIGH = "high", _("High")
-    URGENT = "urgent", _("Urgent")
+from civicdesk.core.priority import Priority
 
 
 class ReferenceSequence(models.Model):
@@ -46,10 +41,12 @@ class Case(TimeStampedModel):
         default=CaseStatus.NEW,
         db_index=True,
     )
-    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.NORMAL)
-    subject = models.CharField(max_length=255, blank=True)
+    priority = models.CharField(
+        max_length=PRIORITY_MAX_LENGTH, choices=Priority.choices, default=Priority.NORMAL
+    )
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH, blank=True)
     service = models.ForeignKey(
-        "cases.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        "catalogue.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
     answers = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=30, help_text=_("The channel the case came in by."))
@@ -120,7 +117,7 @@ class CaseEvent(models.Model):
         related_name="+",
     )
     # Who wrote an inbound message: the citizen. Kept for display when the author is not staff.
-    author_label = models.CharField(max_length=200, blank=True)
+    author_label = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
     channel = models.CharField(max_length=30, blank=True)
     body = models.TextField(blank=True)
     is_public = models.BooleanField(
@@ -159,7 +156,7 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 class Attachment(models.Model):
     event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=255)
-    filename = models.CharField(max_length=200)
+    filename = models.CharField(max_length=NAME_MAX_LENGTH)
     content_type = models.CharField(max_length=120)
     size = models.PositiveIntegerField()
 

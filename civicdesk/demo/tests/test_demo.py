@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from civicdesk.accounts.models import Team, User
-from civicdesk.cases.models import Case, CaseEvent, Service, ServiceAttribute, ServiceGroup
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import open_case
+from civicdesk.catalogue.models import Service, ServiceAttribute, ServiceGroup
 from civicdesk.channels.models import DeliveryStatus, OutboundDelivery
 from civicdesk.citizens.models import Citizen
 from civicdesk.citizens.services import ContactInput, identify_citizen

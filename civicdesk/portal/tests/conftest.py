@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
-from civicdesk.cases.models import AttributeDatatype, Case, Service, ServiceAttribute
+from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import case_by_reference
 from civicdesk.cases.services import issue_status_token
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute
 from civicdesk.channels.services import accept_inbound
 from tests.factories import portal_payload
 

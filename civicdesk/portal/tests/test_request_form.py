@@ -6,7 +6,7 @@ from typing import Any
 from django.test import Client
 from pytest_django.asserts import assertContains, assertNotContains
 
-from civicdesk.cases.models import Service
+from civicdesk.catalogue.models import Service
 
 
 def test_the_form_asks_the_services_questions_in_order(riverton: Any, client: Client) -> None:

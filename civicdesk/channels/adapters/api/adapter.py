@@ -21,6 +21,7 @@ from civicdesk.channels.contracts import (
     json_object,
     text_field,
 )
+from civicdesk.core import limits
 
 
 class ApiAdapter(ChannelAdapter):
@@ -35,24 +36,24 @@ class ApiAdapter(ChannelAdapter):
         if not isinstance(citizen, dict):
             raise InvalidPayload("'citizen' must be an object")
         sender = tuple(
-            SenderContact(kind=kind, value=text_field(citizen, kind, limit=254))
+            SenderContact(kind=kind, value=text_field(citizen, kind, limit=limits.EMAIL_MAX_LENGTH))
             for kind in ("email", "phone")
             if citizen.get(kind)
         )
         answers = data.get("answers") or {}
         if not isinstance(answers, dict):
             raise InvalidPayload("'answers' must be an object")
-        external_id = text_field(data, "external_id", limit=200)
+        external_id = text_field(data, "external_id", limit=limits.PROVIDER_ID_MAX_LENGTH)
         return InboundMessage(
             channel=self.kind,
             provider_message_id=external_id or None,
-            body=text_field(data, "body", required=True, limit=20_000),
+            body=text_field(data, "body", required=True, limit=limits.MESSAGE_BODY_MAX_LENGTH),
             sender=sender,
-            sender_name=text_field(citizen, "name", limit=200),
-            subject=text_field(data, "subject", limit=255),
+            sender_name=text_field(citizen, "name", limit=limits.NAME_MAX_LENGTH),
+            subject=text_field(data, "subject", limit=limits.SUBJECT_MAX_LENGTH),
             language=text_field(data, "language", limit=10),
             case_reference=text_field(data, "case_reference", limit=40),
-            service_code=text_field(data, "service_code", limit=60),
+            service_code=text_field(data, "service_code", limit=limits.SERVICE_CODE_MAX_LENGTH),
             answers=answers,
             attachments=attachments_field(data),
         )

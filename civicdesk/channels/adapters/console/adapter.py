@@ -17,6 +17,7 @@ from civicdesk.channels.contracts import (
     json_object,
     text_field,
 )
+from civicdesk.core import limits
 
 CONTACT_KINDS = ("email", "phone")
 
@@ -31,15 +32,15 @@ class ConsoleAdapter(ChannelAdapter):
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         data = json_object(payload)
-        sender_value = text_field(data, "from", required=True, limit=254)
+        sender_value = text_field(data, "from", required=True, limit=limits.EMAIL_MAX_LENGTH)
         kind = "email" if "@" in sender_value else "phone"
         return InboundMessage(
             channel=self.kind,
-            provider_message_id=text_field(data, "id", limit=200) or None,
-            body=text_field(data, "text", required=True, limit=20_000),
+            provider_message_id=text_field(data, "id", limit=limits.PROVIDER_ID_MAX_LENGTH) or None,
+            body=text_field(data, "text", required=True, limit=limits.MESSAGE_BODY_MAX_LENGTH),
             sender=(SenderContact(kind=kind, value=sender_value),),
-            sender_name=text_field(data, "name", limit=200),
-            subject=text_field(data, "subject", limit=255),
+            sender_name=text_field(data, "name", limit=limits.NAME_MAX_LENGTH),
+            subject=text_field(data, "subject", limit=limits.SUBJECT_MAX_LENGTH),
             case_reference=text_field(data, "case_reference", limit=40),
         )
 

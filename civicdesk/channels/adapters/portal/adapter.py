@@ -22,6 +22,7 @@ from civicdesk.channels.contracts import (
     json_object,
     text_field,
 )
+from civicdesk.core import limits
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -38,21 +39,21 @@ class PortalAdapter(ChannelAdapter):
         if not isinstance(answers, dict):
             raise InvalidPayload("'answers' must be an object")
         sender = tuple(
-            SenderContact(kind=kind, value=text_field(data, kind, limit=254))
+            SenderContact(kind=kind, value=text_field(data, kind, limit=limits.EMAIL_MAX_LENGTH))
             for kind in ("email", "phone")
             if data.get(kind)
         )
         token_digest = text_field(data, "status_token_digest", required=True, limit=64)
         if not _DIGEST.match(token_digest):
             raise InvalidPayload("'status_token_digest' must be a SHA-256 hex digest")
-        service_code = text_field(data, "service_code", limit=60)
+        service_code = text_field(data, "service_code", limit=limits.SERVICE_CODE_MAX_LENGTH)
         return InboundMessage(
             channel=self.kind,
             provider_message_id=f"portal-{submission_id}",
-            body=text_field(data, "description", limit=20_000),
+            body=text_field(data, "description", limit=limits.MESSAGE_BODY_MAX_LENGTH),
             sender=sender,
-            sender_name=text_field(data, "name", limit=200),
-            subject=text_field(data, "subject", limit=255),
+            sender_name=text_field(data, "name", limit=limits.NAME_MAX_LENGTH),
+            subject=text_field(data, "subject", limit=limits.SUBJECT_MAX_LENGTH),
             language=text_field(data, "language", limit=10),
             # With a service this is a new request and the digest is its new link's; without,
             # the digest names the case whose link the citizen replied from.

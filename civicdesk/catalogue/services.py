@@ -1,4 +1,8 @@
-"""Reading the service catalogue and checking answers against a service's questions."""
+"""Checks every write of answers goes through: answers against a service's questions.
+
+Nothing here writes: the catalogue itself is edited by administrators in the admin site. These
+are the gates that intake, the demo and any interface pass answers through before storing them.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +11,32 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
-
-from civicdesk.cases.models import AttributeDatatype, Service, ServiceAttribute, ServiceGroup
+from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute
 from civicdesk.core.errors import DomainError
+from civicdesk.core.limits import ANSWER_MAX_LENGTH
 
 
-def active_services() -> QuerySet[Service]:
-    return (
-        Service.objects.filter(is_active=True)
-        .select_related("group")
-        .order_by("group__order", "group__name", "order", "name")
-    )
+def plain_number(value: Decimal | None) -> str:
+    """A number as people write it: 0, 500, 4.5 (never 0E-6, 5E+2 or 500.000000); "" for None."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
 
 
-def groups_with_services() -> QuerySet[ServiceGroup]:
-    return (
-        ServiceGroup.objects.filter(services__is_active=True)
-        .distinct()
-        .prefetch_related(
-            Prefetch(
-                "services",
-                queryset=Service.objects.filter(is_active=True).order_by("order", "name"),
-            )
-        )
-    )
+def number_out_of_range(attribute: ServiceAttribute, number: Decimal) -> str:
+    """Why `number` is refused for a number question ("" when within its limits).
 
-
-def service_with_attributes(*, code: str, include_inactive: bool = False) -> Service | None:
-    """A service with its questions in order, or None.
-
-    `include_inactive`: also a withdrawn service, for an interface that must not lose a form
-    filled in while the service was still offered (intake then records why it failed).
+    The portal form and `clean_answers` share this, so both refuse the same answers.
     """
-    services = Service.objects.all() if include_inactive else Service.objects.filter(is_active=True)
-    return (
-        services.filter(code=code)
-        .select_related("group")
-        .prefetch_related(
-            Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order", "id"))
+    if attribute.minimum is not None and number < attribute.minimum:
+        return (
+            f"{attribute.code}: {number} is below the minimum of {plain_number(attribute.minimum)}"
         )
-        .first()
-    )
+    if attribute.maximum is not None and number > attribute.maximum:
+        return (
+            f"{attribute.code}: {number} is above the maximum of {plain_number(attribute.maximum)}"
+        )
+    return ""
 
 
 def _clean_one(attribute: ServiceAttribute, value: Any) -> Any:
@@ -73,13 +61,16 @@ def _clean_one(attribute: ServiceAttribute, value: Any) -> Any:
             raise DomainError(f"{attribute.code}: {text!r} is not a number") from None
         if not number.is_finite():
             raise DomainError(f"{attribute.code}: {text!r} is not a number")
+        refused = number_out_of_range(attribute, number)
+        if refused:
+            raise DomainError(refused)
         return str(number)
     if datatype == AttributeDatatype.DATETIME:
         try:
             datetime.fromisoformat(text)
         except ValueError:
             raise DomainError(f"{attribute.code}: {text!r} is not a date and time") from None
-    if len(text) > 5000:
+    if len(text) > ANSWER_MAX_LENGTH:
         raise DomainError(f"{attribute.code}: the answer is too long")
     return text
 

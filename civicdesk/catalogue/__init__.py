@@ -1,0 +1,1 @@
+"""The service catalogue: services, groups and their questions (the Open311 attribute model)."""
