@@ -2,7 +2,6 @@ from civicdesk.cases.models.case import (
     Attachment,
     Case,
     CaseEvent,
-    EventKind,
     Priority,
     ReferenceSequence,
 )
@@ -18,7 +17,6 @@ __all__ = [
     "AttributeDatatype",
     "Case",
     "CaseEvent",
-    "EventKind",
     "Priority",
     "ReferenceSequence",
     "Service",
