@@ -2,7 +2,7 @@
  *
  * One WebSocket to /ws/workspace/ per page; it reconnects with exponential backoff (1 s … 30 s,
  * with jitter) and catches up with a refresh after a gap. Every event is {kind, data}, a typed
- * event of civicdesk/*/events.py (kinds such as "case.opened"). On `case.*` events the inbox list
+ * event declared in an app's events.py (kinds such as "case.opened"). On `case.*` events the inbox list
  * partial is refreshed (it listens for "cases-changed" on <body>); on a case page the timeline
  * refreshes when the event names that case ("case-changed"). Announcements go to the polite
  * live region. Server responses may trigger {"announce": {"message": "…"}} through HX-Trigger.
