@@ -9,7 +9,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind
+from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
+from civicdesk.cases.models import Attachment, Case, CaseEvent
 from civicdesk.cases.status import FINISHED, CaseStatus
 from civicdesk.catalogue.selectors import attributes_by_code
 from civicdesk.core.errors import NotFound
@@ -132,9 +133,13 @@ def case_by_reference(reference: str) -> Case | None:
 
 
 def timeline(*, case: Case, public_only: bool) -> QuerySet[CaseEvent]:
-    events = CaseEvent.objects.filter(case=case).select_related("author", "delivery")
+    """The case's entries in order. `public_only`: what its citizen may see (rows stored public,
+    and never a note, whatever a row says); `cases.presenters` checks the kind once more."""
+    events = CaseEvent.objects.filter(case=case).select_related(
+        "author", "delivery", "case__citizen"
+    )
     if public_only:
-        events = events.filter(is_public=True).exclude(kind=EventKind.NOTE)
+        events = events.filter(is_public=True).exclude(kind=NoteAdded.kind)
     return events.prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
     ).order_by("created_at", "id")
@@ -239,14 +244,14 @@ def public_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
         pk=attachment_id,
         event__case=case,
         event__is_public=True,
-        event__kind__in=[EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT],
+        event__kind__in=[MessageReceived.kind, ReplySent.kind],
     ).first()
 
 
 def reply_channel(case: Case) -> str:
     """Replies go back by the channel the citizen last wrote in."""
     last_in = (
-        CaseEvent.objects.filter(case=case, kind=EventKind.MESSAGE_IN)
+        CaseEvent.objects.filter(case=case, kind=MessageReceived.kind)
         .order_by("-created_at", "-id")
         .values_list("channel", flat=True)
         .first()

@@ -48,6 +48,7 @@ class PublicSeamsContract(Contract):
         open_apps = {str(name) for name in options.open_apps or []}
         known = {str(v) for v in options.known_violations or []}
         violations: list[dict[str, Any]] = []
+        seen_known: set[str] = set()
         for importer in sorted(graph.find_descendants(root)):
             source_app = _app(importer, root)
             if not source_app or _is_test(importer):
@@ -61,12 +62,20 @@ class PublicSeamsContract(Contract):
                     continue
                 if rest and rest[0] in public:
                     continue
-                if not rest or f"{importer} -> {imported}" in known:
+                if not rest:
+                    continue
+                if f"{importer} -> {imported}" in known:
+                    seen_known.add(f"{importer} -> {imported}")
                     continue
                 details = graph.get_import_details(importer=importer, imported=imported)
                 lines = [d["line_number"] for d in details]
                 violations.append({"importer": importer, "imported": imported, "lines": lines})
-        return ContractCheck(kept=not violations, metadata={"violations": violations})
+        # A recorded debt that was paid must leave the list, so that it only ever shrinks.
+        stale = sorted(known - seen_known)
+        return ContractCheck(
+            kept=not violations and not stale,
+            metadata={"violations": violations, "stale": stale},
+        )
 
     def render_broken_contract(self, check: ContractCheck) -> None:
         for violation in check.metadata["violations"]:
@@ -74,4 +83,7 @@ class PublicSeamsContract(Contract):
             output.print_error(
                 f"{violation['importer']} -> {violation['imported']} ({lines})", bold=False
             )
+            output.new_line()
+        for entry in check.metadata.get("stale", []):
+            output.print_error(f"{entry}: no longer imported; remove it from known_violations")
             output.new_line()

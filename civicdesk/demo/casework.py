@@ -229,9 +229,9 @@ class CaseWork:
         add_internal_note(case=self.case, author=self.agent, body=body)
 
     def _reply(self, body: str) -> None:
-        event = reply_to_case(case=self.case, author=self.agent, body=body)
-        if event.delivery_id:
-            self.backdater.deliveries.append((event.delivery_id, self.at))
+        sent = reply_to_case(case=self.case, author=self.agent, body=body)
+        if sent.entry.delivery_id:
+            self.backdater.deliveries.append((sent.entry.delivery_id, self.at))
         self._stamp()
 
     def _citizen_writes(self, body: str) -> None:

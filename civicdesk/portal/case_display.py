@@ -11,32 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.utils import formats, timezone
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
-from civicdesk.cases.models import Case, CaseEvent, EventKind
-from civicdesk.cases.status import CaseStatus
+from civicdesk.cases.models import Case, CaseEvent
+from civicdesk.cases.presenters import Audience, citizen_status_label, present_timeline
 from civicdesk.catalogue.models import AttributeDatatype, ServiceAttribute
 
-# A context of their own: other apps translate the same English words for staff, and in
-# Romanian a citizen's request ("solicitare") needs the feminine forms.
-STATUS_LABELS: dict[str, Promise] = {
-    CaseStatus.NEW: pgettext_lazy("case status for citizens", "Received"),
-    CaseStatus.OPEN: pgettext_lazy("case status for citizens", "In progress"),
-    CaseStatus.WAITING: pgettext_lazy("case status for citizens", "Waiting for your reply"),
-    CaseStatus.RESOLVED: pgettext_lazy("case status for citizens", "Resolved"),
-    CaseStatus.CLOSED: pgettext_lazy("case status for citizens", "Closed"),
-    CaseStatus.REOPENED: pgettext_lazy("case status for citizens", "Reopened"),
-}
 _LISTS = (AttributeDatatype.SINGLE_VALUE_LIST, AttributeDatatype.MULTI_VALUE_LIST)
 
 
 def status_label(status: str) -> str:
-    label = STATUS_LABELS.get(status)
-    return str(label) if label is not None else status
+    return citizen_status_label(status)
 
 
 @dataclass(frozen=True)
@@ -53,7 +38,7 @@ class AttachedFile:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: str  # "created", "citizen", "council" or "status": the template's styling hook
+    kind: str  # the presenter's CSS class: "opened", "message", "reply" or "status"
     at: datetime
     title: str
     body: str = ""
@@ -96,46 +81,18 @@ def answered_questions(*, case: Case, language: str) -> list[AnsweredQuestion]:
     return result
 
 
-def _council_title(event: CaseEvent) -> str:
-    first_name = (
-        event.author.full_name.split()[0] if event.author and event.author.full_name else ""
-    )
-    body = settings.CIVICDESK_BODY_NAME
-    if first_name:
-        return str(_("%(name)s from %(body)s replied") % {"name": first_name, "body": body})
-    return str(_("%(body)s replied") % {"body": body})
-
-
-def _entry(event: CaseEvent) -> TimelineEntry | None:
-    names = tuple(AttachedFile(id=a.pk, name=a.filename) for a in event.attachments.all())
-    if event.kind == EventKind.CREATED:
-        return TimelineEntry(kind="created", at=event.created_at, title=str(_("Request received")))
-    if event.kind == EventKind.MESSAGE_IN:
-        return TimelineEntry(
-            kind="citizen",
-            at=event.created_at,
-            title=str(_("You wrote")),
-            body=event.body,
-            attachments=names,
-        )
-    if event.kind == EventKind.MESSAGE_OUT:
-        return TimelineEntry(
-            kind="council",
-            at=event.created_at,
-            title=_council_title(event),
-            body=event.body,
-            attachments=names,
-        )
-    if event.kind == EventKind.STATUS:
-        label = status_label(str(event.data.get("to", "")))
-        return TimelineEntry(
-            kind="status",
-            at=event.created_at,
-            title=str(_("Status changed to: %(status)s") % {"status": label}),
-        )
-    return None
-
-
 def timeline_entries(events: Iterable[CaseEvent]) -> list[TimelineEntry]:
-    """Entries for the public events given; kinds the citizen has no words for are left out."""
-    return [entry for entry in map(_entry, events) if entry is not None]
+    """Entries for the public events given, worded for the citizen by `cases.presenters`.
+
+    Kinds the citizen may not see are left out by the presenters, whatever the rows say.
+    """
+    return [
+        TimelineEntry(
+            kind=view.css_class,
+            at=view.at,
+            title=view.title,
+            body=view.body,
+            attachments=tuple(AttachedFile(id=f.id, name=f.name) for f in view.files),
+        )
+        for view in present_timeline(events, audience=Audience.CITIZEN)
+    ]

@@ -9,6 +9,8 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 
+from civicdesk.realtime.events import Event
+
 WORKSPACE_GROUP = "workspace"
 
 
@@ -17,17 +19,29 @@ def user_group(user_id: int) -> str:
 
 
 def publish(
-    kind: str, data: Mapping[str, Any], *, groups: Sequence[str] = (WORKSPACE_GROUP,)
+    event: Event | str,
+    data: Mapping[str, Any] | None = None,
+    *,
+    groups: Sequence[str] = (WORKSPACE_GROUP,),
 ) -> None:
-    """Send `kind` with `data` to the groups once the current transaction commits.
+    """Send `event` to the groups once the current transaction commits.
 
-    A rolled-back change publishes nothing. `data` must be JSON-serialisable.
+    A rolled-back change publishes nothing. On the wire every event is
+    ``{"kind": event.kind, "data": event.to_data()}``.
+
+    Passing a kind string and a data mapping is the older, untyped form, kept only until the
+    remaining callers declare their events; `data` must then be JSON-serialisable.
     """
-    event = {"kind": kind, "data": dict(data)}
+    if isinstance(event, Event):
+        if data is not None:
+            raise TypeError("A typed event carries its own data")
+        message = {"kind": event.kind, "data": event.to_data()}
+    else:
+        message = {"kind": event, "data": dict(data or {})}
     targets = list(groups)
     # Robust: a live update that cannot be sent is logged, never an error for the change
     # that committed (the agent's reply is saved whatever happens to its notification).
-    transaction.on_commit(lambda: _dispatch(event, targets), robust=True)
+    transaction.on_commit(lambda: _dispatch(message, targets), robust=True)
 
 
 def _dispatch(event: dict[str, Any], groups: list[str]) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.channels.models import DeliveryStatus
 from tests.browser import assert_accessible, sign_in_to_workspace
 from tests.factories import PASSWORD, build_riverton
@@ -68,11 +69,11 @@ def test_a_request_reaches_the_agent_live_and_the_answer_reaches_the_citizen(
     assert_accessible(agent)
     agent.fill("#reply-body", REPLY)
     agent.click("#reply-submit")
-    reply = _wait_for_event(case, EventKind.MESSAGE_OUT)
+    reply = _wait_for_event(case, ReplySent.kind)
     agent.locator(f"#event-{reply.pk}").wait_for(timeout=3000)
     agent.fill("#note-body", NOTE)
     agent.click("#note-submit")
-    note = _wait_for_event(case, EventKind.NOTE)
+    note = _wait_for_event(case, NoteAdded.kind)
     agent.locator(f"#event-{note.pk}-internal").wait_for(timeout=3000)
     assert_accessible(agent)
     reply.refresh_from_db()
@@ -92,7 +93,7 @@ def test_a_request_reaches_the_agent_live_and_the_answer_reaches_the_citizen(
     # The reply lands on the same case and the agent's open case page shows it live.
     agent.locator("#timeline").get_by_text(CITIZEN_REPLY).wait_for(timeout=3000)
     assert Case.objects.count() == 1
-    assert list(case.events.filter(kind=EventKind.MESSAGE_IN).values_list("body", flat=True)) == [
+    assert list(case.events.filter(kind=MessageReceived.kind).values_list("body", flat=True)) == [
         "The recycling was not collected.",
         CITIZEN_REPLY,
     ]

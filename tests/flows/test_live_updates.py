@@ -46,7 +46,7 @@ def test_an_agent_hears_of_a_new_case_within_a_second(live_asgi: str) -> None:
             acceptance = await sync_to_async(accept_inbound)(
                 channel="portal", raw=portal_payload(), process_now=True
             )
-            created = await _next_event(ws, "case.created")
+            created = await _next_event(ws, "case.opened")
             assert created["data"]["reference"] == acceptance.payload.result_reference
             return hello, created, loop.time() - started
 
@@ -55,6 +55,7 @@ def test_an_agent_hears_of_a_new_case_within_a_second(live_asgi: str) -> None:
     assert created["data"]["assignee_id"] == riverton.ann.pk
     assert created["data"]["queue_id"] == riverton.waste_queue.pk
     assert created["data"]["status"] == "new"
+    assert created["data"]["channel"] == "portal"
     assert elapsed < 2.0
 
 

@@ -94,7 +94,11 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
     assert detail["citizen"] == "Jo Citizen"
     assert detail["service_name"] == "Missed bin collection"
     assert detail["answers"] == {"bin_type": "general", "address": "1 River Street"}
-    assert [e["kind"] for e in detail["events"]] == ["created", "assignment", "message_in"]
+    assert [e["kind"] for e in detail["events"]] == [
+        "case.opened",
+        "case.assigned",
+        "case.message.received",
+    ]
     message = detail["events"][2]
     assert (message["body"], message["author"], message["channel"]) == (BODY, "Jo Citizen", "api")
 
@@ -102,7 +106,7 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
     assert reply.status_code == 201
     event = reply.json()
     assert {k: event[k] for k in ("kind", "author", "channel", "body", "is_public")} == {
-        "kind": "message_out",
+        "kind": "case.reply.sent",
         "author": "Sam Supervisor",
         "channel": "api",
         "body": "A crew will return today.",
@@ -113,7 +117,7 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
     note = api.post(f"/cases/{reference(1)}/notes", json={"body": "Crew 4 notified."})
     assert note.status_code == 201
     assert {k: note.json()[k] for k in ("kind", "body", "is_public", "delivery_status")} == {
-        "kind": "note",
+        "kind": "case.note.added",
         "body": "Crew 4 notified.",
         "is_public": False,
         "delivery_status": None,
@@ -121,7 +125,16 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
 
     detail = api.get(f"/cases/{reference(1)}").json()
     assert detail["status"] == "open"
-    assert [e["kind"] for e in detail["events"]][3:] == ["message_out", "status", "note"]
+    assert [e["kind"] for e in detail["events"]][3:] == [
+        "case.reply.sent",
+        "case.status.changed",
+        "case.note.added",
+    ]
+    assert [e["title"] for e in detail["events"]][3:] == [
+        "Reply by Sam Supervisor by API",
+        "Status changed from New to Open by Sam Supervisor",
+        "Internal note by Sam Supervisor",
+    ]
     assert detail["events"][3]["id"] == event["id"]
     assert detail["first_responded_at"] is not None
 
@@ -226,7 +239,7 @@ def test_the_same_external_id_twice_creates_one_case(api: httpx.Client) -> None:
     assert again.json() == {**first.json(), "duplicate": True}
     assert Case.objects.count() == 1
     assert InboundPayload.objects.count() == 1
-    assert CaseEvent.objects.filter(kind="message_in").count() == 1
+    assert CaseEvent.objects.filter(kind="case.message.received").count() == 1
 
 
 def test_an_unknown_service_is_kept_as_a_failed_payload_and_replayed_later(
@@ -298,8 +311,8 @@ def test_refused_case_work_answers_with_the_reason(api: httpx.Client, riverton: 
         "code": "invalid",
     }
     assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) == [
-        "created",
-        "assignment",
+        "case.opened",
+        "case.assigned",
     ]
     assert OutboundDelivery.objects.count() == 0
 

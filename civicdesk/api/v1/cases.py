@@ -76,8 +76,8 @@ def post_reply(request: HttpRequest, reference: str, reply: TextIn) -> Status[An
     """Answer the citizen in the channel they last used."""
     user = request_user(request)
     case = selectors.access_case_by_reference(user, reference)
-    event = reply_to_case(case=case, author=user, body=reply.body)
-    return Status(201, _event_as_stored(event))
+    sent = reply_to_case(case=case, author=user, body=reply.body)
+    return Status(201, _event_as_stored(sent.entry))
 
 
 @router.post("/cases/{reference}/notes", url_name="case_notes", response={201: EventOut, **ERRORS})

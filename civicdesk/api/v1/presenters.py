@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from civicdesk.cases.models import Case, CaseEvent
+from civicdesk.cases.presenters import Audience, present_entry
 from civicdesk.cases.selectors import case_row
 
 
@@ -14,9 +15,11 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 def event_detail(event: CaseEvent) -> dict[str, Any]:
     author = event.author.get_full_name() if event.author else event.author_label or None
+    view = present_entry(event, audience=Audience.STAFF)
     return {
         "id": event.pk,
         "kind": event.kind,
+        "title": view.title if view else event.kind,
         "created_at": event.created_at,
         "author": author,
         "channel": event.channel,

@@ -136,14 +136,17 @@ class AttachmentOut(Schema):
 
 class EventOut(Schema):
     id: int
-    kind: str
+    kind: str = Field(description="The typed event kind, e.g. case.reply.sent; see data.")
+    title: str = Field(description="One sentence saying what happened, as staff read it.")
     created_at: datetime
     author: str | None = Field(description="Staff member's name, or the citizen's label.")
     channel: str
     body: str
     is_public: bool
     delivery_status: str | None = Field(description="For replies: pending, retrying, sent…")
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(
+        description="The event's fields: the case's state after it, and the kind's own fields."
+    )
     attachments: list[AttachmentOut]
 
 

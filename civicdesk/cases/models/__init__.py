@@ -2,7 +2,6 @@ from civicdesk.cases.models.case import (
     Attachment,
     Case,
     CaseEvent,
-    EventKind,
     ReferenceSequence,
 )
 
@@ -10,6 +9,5 @@ __all__ = [
     "Attachment",
     "Case",
     "CaseEvent",
-    "EventKind",
     "ReferenceSequence",
 ]

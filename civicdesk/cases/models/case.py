@@ -12,6 +12,7 @@ from civicdesk.cases.status import ACCEPTS_CONTACT, CaseStatus
 from civicdesk.core.limits import NAME_MAX_LENGTH, PRIORITY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
 from civicdesk.core.priority import Priority
+from civicdesk.realtime.events import Event, event_from_data
 
 
 class ReferenceSequence(models.Model):
@@ -92,22 +93,16 @@ class Case(TimeStampedModel):
         return self.status_value in ACCEPTS_CONTACT
 
 
-class EventKind(models.TextChoices):
-    CREATED = "created", _("Case opened")
-    MESSAGE_IN = "message_in", _("Message from citizen")
-    MESSAGE_OUT = "message_out", _("Reply to citizen")
-    NOTE = "note", _("Internal note")
-    STATUS = "status", _("Status changed")
-    ASSIGNMENT = "assignment", _("Assignment")
-    CLASSIFIED = "classified", _("Classified")
-    SLA = "sla", _("Service level")
-
-
 class CaseEvent(models.Model):
-    """One entry on a case's timeline. Messages, notes and changes alike, in order."""
+    """One entry on a case's timeline. Messages, notes and changes alike, in order.
+
+    `kind` and `data` are a typed event (`cases.events`): `data` is its `to_data()`, and
+    `as_event()` gives the dataclass back. Kinds are not model choices, so declaring a new
+    event needs no migration.
+    """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    kind = models.CharField(max_length=60, help_text=_("A typed event kind, e.g. case.opened."))
     created_at = models.DateTimeField(db_index=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -145,6 +140,10 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def as_event(self) -> Event:
+        """The typed event this entry records; raises if its data no longer fits its kind."""
+        return event_from_data(self.kind, self.data)
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.events import CaseAssigned, MessageReceived
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import change_case_status, issue_status_token
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import PayloadStatus
@@ -57,8 +58,17 @@ def test_when_nobody_is_available_the_case_waits_in_its_queue(riverton: Any) -> 
     case = _portal(service_code="pothole", answers={"location": "Mill Lane"})
     assert case.queue == riverton.roads_queue
     assert case.assignee is None
-    event = case.events.get(kind=EventKind.ASSIGNMENT)
-    assert event.data == {"queue": "Roads", "waiting": True, "automatic": True}
+    event = case.events.get(kind=CaseAssigned.kind)
+    assert event.as_event() == CaseAssigned(
+        reference=case.reference,
+        status="new",
+        queue_id=riverton.roads_queue.pk,
+        assignee_id=None,
+        priority="normal",
+        queue="Roads",
+        waiting=True,
+        automatic=True,
+    )
 
 
 def test_sla_targets_follow_the_policy_in_business_hours(riverton: Any) -> None:
@@ -108,7 +118,7 @@ def test_conversational_messages_join_the_senders_open_case(riverton: Any) -> No
     first = _console(text="My bin was missed")
     again = _console(text="Still not collected")
     assert again == first
-    assert first.events.filter(kind=EventKind.MESSAGE_IN).count() == 2
+    assert first.events.filter(kind=MessageReceived.kind).count() == 2
 
 
 def _reply_by_link(case: Case, text: str) -> Acceptance:
@@ -144,7 +154,7 @@ def test_a_closed_case_refuses_further_messages(riverton: Any) -> None:
     reply = _reply_by_link(case, "Hello?")
     assert reply.payload.status == PayloadStatus.FAILED
     assert reply.payload.error.startswith(f"Case {case.reference} is closed")
-    assert case.events.filter(kind=EventKind.MESSAGE_IN).count() == 1
+    assert case.events.filter(kind=MessageReceived.kind).count() == 1
 
 
 def test_an_unknown_status_token_fails_the_payload(riverton: Any) -> None:
@@ -191,7 +201,7 @@ def test_attachments_are_stored_with_the_message(riverton: Any) -> None:
             }
         ]
     )
-    attachment = CaseEvent.objects.get(case=case, kind=EventKind.MESSAGE_IN).attachments.get()
+    attachment = CaseEvent.objects.get(case=case, kind=MessageReceived.kind).attachments.get()
     assert attachment.filename == "bin_photo.png"
     assert attachment.size == len(photo)
     with attachment.file.open("rb") as handle:
@@ -233,7 +243,7 @@ def test_a_stranger_naming_someone_elses_case_reference_gets_a_case_of_their_own
     )
     assert stranger != victim
     assert stranger.citizen != victim.citizen
-    assert victim.events.filter(kind=EventKind.MESSAGE_IN).count() == 1
+    assert victim.events.filter(kind=MessageReceived.kind).count() == 1
     assert not ContactPoint.objects.filter(citizen=victim.citizen, kind="phone").exists()
 
 
@@ -243,7 +253,7 @@ def test_the_citizen_naming_their_own_case_reference_joins_it(riverton: Any) -> 
         **{"from": "jo@mail.example", "text": "Any news?", "case_reference": case.reference}
     )
     assert again == case
-    assert case.events.filter(kind=EventKind.MESSAGE_IN).count() == 2
+    assert case.events.filter(kind=MessageReceived.kind).count() == 2
 
 
 def test_an_unknown_reference_from_a_stranger_reveals_nothing(riverton: Any) -> None:

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.events import CaseAssigned, ReplySent, StatusChanged
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.selectors import timeline
 from civicdesk.cases.services import (
     add_internal_note,
@@ -38,8 +39,14 @@ def test_a_reply_goes_out_in_the_channel_the_citizen_used(
 ) -> None:
     case = _case("console", text="bin not collected")
     with django_capture_on_commit_callbacks(execute=True):
-        event = reply_to_case(case=case, author=riverton.ann, body="  Collecting today.  ")
-    assert event.kind == EventKind.MESSAGE_OUT
+        sent = reply_to_case(case=case, author=riverton.ann, body="  Collecting today.  ")
+    event = sent.entry
+    assert (sent.channel, sent.channel_label, sent.status) == (
+        "console",
+        "Console (development)",
+        "open",
+    )
+    assert event.kind == ReplySent.kind
     assert event.body == "Collecting today."
     assert event.is_public
     assert event.channel == "console"
@@ -67,7 +74,7 @@ def test_an_empty_reply_is_refused_and_changes_nothing(riverton: Any) -> None:
     with pytest.raises(DomainError, match="needs some text"):
         reply_to_case(case=case, author=riverton.ann, body="   ")
     assert OutboundDelivery.objects.count() == 0
-    assert not case.events.filter(kind=EventKind.MESSAGE_OUT).exists()
+    assert not case.events.filter(kind=ReplySent.kind).exists()
 
 
 def test_internal_notes_are_never_public_nor_sent(riverton: Any) -> None:
@@ -106,15 +113,20 @@ def test_reassigning_records_who_and_where(riverton: Any) -> None:
     case.refresh_from_db()
     assert case.assignee == riverton.cara
     assert case.queue == riverton.roads_queue
-    event = case.events.filter(kind=EventKind.ASSIGNMENT).last()
+    event = case.events.filter(kind=CaseAssigned.kind).last()
     assert event is not None
     assert event.author == riverton.supervisor
-    assert event.data == {
-        "from": "Ann Abbott",
-        "to": "Cara Cole",
-        "to_id": riverton.cara.pk,
-        "queue": "Roads",
-    }
+    assert event.as_event() == CaseAssigned(
+        reference=case.reference,
+        status=case.status,
+        queue_id=riverton.roads_queue.pk,
+        assignee_id=riverton.cara.pk,
+        priority=case.priority,
+        previous="Ann Abbott",
+        to="Cara Cole",
+        to_id=riverton.cara.pk,
+        queue="Roads",
+    )
 
 
 def test_assigning_to_an_inactive_colleague_is_refused(riverton: Any) -> None:
@@ -136,7 +148,7 @@ def test_an_agent_coming_back_takes_waiting_cases_in_due_order(riverton: Any) ->
     assert later.sla_due_at is not None
     Case.objects.filter(pk=sooner.pk).update(sla_due_at=later.sla_due_at - timedelta(hours=2))
     assert set_agent_available(agent=riverton.bob, is_available=True) == 2
-    handed_out = CaseEvent.objects.filter(kind=EventKind.ASSIGNMENT, data__to="Bob Brown").order_by(
+    handed_out = CaseEvent.objects.filter(kind=CaseAssigned.kind, data__to="Bob Brown").order_by(
         "id"
     )
     assert [event.case_id for event in handed_out] == [sooner.pk, later.pk]
@@ -149,8 +161,8 @@ def test_events_are_published_only_after_commit(
         case = _case()
         assert RealtimeEvent.objects.count() == 0  # not yet: the transaction is still open
     kinds = list(RealtimeEvent.objects.values_list("kind", flat=True))
-    assert kinds == ["case.created", "case.message_received"]
-    created = RealtimeEvent.objects.get(kind="case.created")
+    assert kinds == ["case.opened", "case.message.received"]
+    created = RealtimeEvent.objects.get(kind="case.opened")
     assert created.data["reference"] == case.reference
     assert created.groups == ["workspace"]
     assert created.data["assignee_id"] == riverton.ann.pk
@@ -173,7 +185,7 @@ def test_a_rolled_back_change_publishes_nothing(
     assert RealtimeEvent.objects.count() == 0
     case.refresh_from_db()
     assert case.status == "new"
-    assert CaseEvent.objects.filter(kind=EventKind.STATUS).count() == 0
+    assert CaseEvent.objects.filter(kind=StatusChanged.kind).count() == 0
 
 
 def test_a_reopened_case_gets_a_fresh_resolution_target(riverton: Any) -> None:
@@ -193,7 +205,7 @@ def test_a_reopened_case_gets_a_fresh_resolution_target(riverton: Any) -> None:
         process_now=True,
     )
     case.refresh_from_db()
-    reopened_at = case.events.get(kind=EventKind.STATUS, data__to="reopened").created_at
+    reopened_at = case.events.get(kind=StatusChanged.kind, data__status="reopened").created_at
     expected = compute_targets(policy_id=None, priority=case.priority, start=reopened_at)
     assert expected is not None
     assert case.status == "reopened"

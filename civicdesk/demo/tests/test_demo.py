@@ -127,7 +127,14 @@ def _check_history() -> None:
     several = [c for c in Citizen.objects.all() if c.cases.values("channel").distinct().count() > 1]
     assert len(several) > 20
     kinds = set(CaseEvent.objects.values_list("kind", flat=True))
-    assert {"message_in", "message_out", "note", "status", "assignment", "created"} <= kinds
+    assert {
+        "case.message.received",
+        "case.reply.sent",
+        "case.note.added",
+        "case.status.changed",
+        "case.assigned",
+        "case.opened",
+    } <= kinds
     assert set(OutboundDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
 
 

@@ -5,7 +5,8 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from civicdesk.cases.models import Attachment, Case, CaseEvent, EventKind
+from civicdesk.cases.events import MessageReceived
+from civicdesk.cases.models import Attachment, Case, CaseEvent
 from civicdesk.cases.services import NewAttachment, add_internal_note, reply_to_case
 from civicdesk.channels.services import accept_inbound
 from tests.factories import portal_payload
@@ -28,7 +29,7 @@ def test_the_citizen_downloads_a_file_the_council_sent(
         body="Here is the schedule.",
         attachments=[NewAttachment("schedule.pdf", "application/pdf", b"%PDF-1.7 schedule")],
     )
-    attachment = reply.attachments.get()
+    attachment = reply.entry.attachments.get()
     response = client.get(f"/requests/{portal_token}/files/{attachment.pk}/")
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="schedule.pdf"'
@@ -43,7 +44,7 @@ def test_files_on_internal_notes_or_other_cases_are_not_found(
     on_note = _attach(note, "internal.pdf", b"secret")
     accept_inbound(channel="portal", raw=portal_payload(), process_now=True)  # someone else's
     other = Case.objects.exclude(pk=portal_case.pk).get()
-    on_other = _attach(other.events.get(kind=EventKind.MESSAGE_IN), "theirs.pdf", b"theirs")
+    on_other = _attach(other.events.get(kind=MessageReceived.kind), "theirs.pdf", b"theirs")
 
     for attachment in (on_note, on_other):
         response = client.get(f"/requests/{portal_token}/files/{attachment.pk}/")

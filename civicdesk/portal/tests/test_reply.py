@@ -6,7 +6,8 @@ from typing import Any
 from django.test import Client
 from pytest_django.asserts import assertContains
 
-from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.events import MessageReceived
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import change_case_status, reply_to_case
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.core.tokens import digest
@@ -27,7 +28,7 @@ def test_a_citizen_reply_lands_on_the_same_case(
     assert response.status_code == 303
     assert response["Location"] == url
     assert Case.objects.count() == 1
-    message = CaseEvent.objects.filter(case=portal_case, kind=EventKind.MESSAGE_IN).last()
+    message = CaseEvent.objects.filter(case=portal_case, kind=MessageReceived.kind).last()
     assert message is not None
     assert message.body == "It is the green one."
     assert message.channel == "portal"

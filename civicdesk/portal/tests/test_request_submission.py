@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pytest_django.asserts import assertContains, assertNotContains
 
-from civicdesk.cases.models import Attachment, Case, EventKind
+from civicdesk.cases.events import MessageReceived
+from civicdesk.cases.models import Attachment, Case
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.citizens.models import ContactPoint
 from civicdesk.core.tokens import digest
@@ -227,7 +228,7 @@ def test_a_photo_is_attached_to_the_citizens_first_message(riverton: Any, client
     assert attachment.filename == "bin.png"
     assert attachment.content_type == "image/png"
     assert attachment.size == 64
-    assert attachment.event.kind == EventKind.MESSAGE_IN
+    assert attachment.event.kind == MessageReceived.kind
     token = status_token(response["Location"])
     page = client.get(f"/requests/{token}/")
     download = f"/requests/{token}/files/{attachment.pk}/"

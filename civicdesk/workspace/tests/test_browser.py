@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from civicdesk.accounts.models import User
-from civicdesk.cases.models import CaseEvent, EventKind
+from civicdesk.cases.events import ReplySent
+from civicdesk.cases.models import CaseEvent
 from civicdesk.cases.services import change_case_status
 from civicdesk.workspace.tests.conftest import accept
 from tests.browser import assert_accessible, sign_in_to_workspace
@@ -99,7 +100,7 @@ def test_reply_by_keyboard_on_the_case_page(agent_page: Any) -> None:
         "document.getElementById('live-region').textContent"
         " === 'Reply sent to the citizen by Web portal.'"
     )
-    reply = CaseEvent.objects.get(case=case, kind=EventKind.MESSAGE_OUT)
+    reply = CaseEvent.objects.get(case=case, kind=ReplySent.kind)
     page.locator(f"#event-{reply.pk}").wait_for(timeout=3000)
     assert page.input_value("#reply-body") == ""
     assert page.text_content("#summary-status") == "Open"

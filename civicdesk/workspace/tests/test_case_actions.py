@@ -5,7 +5,8 @@ from typing import Any
 
 from django.test import Client
 
-from civicdesk.cases.models import Case, CaseEvent, EventKind
+from civicdesk.cases.events import CaseAssigned, NoteAdded, ReplySent
+from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.selectors import timeline
 from civicdesk.cases.services import change_case_status
 from civicdesk.channels.models import DeliveryStatus
@@ -35,7 +36,7 @@ def test_reply_creates_a_public_outbound_event_with_a_sent_delivery(
 
     assert response.status_code == 303
     assert response["Location"] == f"/workspace/cases/{case.reference}/"
-    reply = CaseEvent.objects.get(case=case, kind=EventKind.MESSAGE_OUT)
+    reply = CaseEvent.objects.get(case=case, kind=ReplySent.kind)
     assert (reply.body, reply.is_public, reply.channel, reply.author) == (
         "We will collect it tomorrow.",
         True,
@@ -102,7 +103,7 @@ def test_an_internal_note_is_shown_to_staff_but_not_in_the_public_timeline(
     )
 
     assert response.status_code == 303
-    note = CaseEvent.objects.get(case=case, kind=EventKind.NOTE)
+    note = CaseEvent.objects.get(case=case, kind=NoteAdded.kind)
     assert (note.is_public, note.author, note.delivery) == (False, riverton.ann, None)
     assert note not in list(timeline(case=case, public_only=True))
     page = ann_client.get(response["Location"]).content.decode()
@@ -184,10 +185,20 @@ def test_assign_to_another_agent_and_queue(
     assert response.status_code == 303
     case.refresh_from_db()
     assert (case.assignee, case.queue) == (riverton.cara, riverton.roads_queue)
-    event = CaseEvent.objects.filter(case=case, kind=EventKind.ASSIGNMENT).latest("id")
-    assert (event.author, event.data) == (
+    event = CaseEvent.objects.filter(case=case, kind=CaseAssigned.kind).latest("id")
+    assert (event.author, event.as_event()) == (
         riverton.ann,
-        {"from": "Ann Abbott", "to": "Cara Cole", "to_id": riverton.cara.pk, "queue": "Roads"},
+        CaseAssigned(
+            reference=case.reference,
+            status=case.status,
+            queue_id=riverton.roads_queue.pk,
+            assignee_id=riverton.cara.pk,
+            priority=case.priority,
+            previous="Ann Abbott",
+            to="Cara Cole",
+            to_id=riverton.cara.pk,
+            queue="Roads",
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from civicdesk.cases.events import CaseOpened
 from civicdesk.realtime.relay import relay
 from civicdesk.workspace.tests.conftest import accept
 from config.asgi import application
@@ -73,12 +74,16 @@ def test_a_signed_in_agent_hears_hello_then_the_new_case() -> None:
 
     assert hello == {"kind": "hello", "data": {"user_id": riverton.ann.pk}}
     assert created == {
-        "kind": "case.created",
+        "kind": "case.opened",
         "data": {
             "reference": reference,
             "status": "new",
             "queue_id": riverton.waste_queue.pk,
             "assignee_id": riverton.ann.pk,
             "priority": "normal",
+            "channel": "portal",
+            "service": "Missed bin collection",
         },
     }
+    # What the workspace hears is the typed event, whole.
+    assert CaseOpened.from_data(created["data"]).reference == reference

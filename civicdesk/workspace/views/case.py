@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from civicdesk.cases.presenters import Audience, present_timeline
 from civicdesk.cases.selectors import (
     access_attachment_by_id,
     access_case_by_reference,
@@ -52,7 +53,9 @@ def case_context(
     forms.update(bound or {})
     return {
         "case": case,
-        "events": timeline(case=case, public_only=False),
+        "entries": present_timeline(
+            timeline(case=case, public_only=False), audience=Audience.STAFF
+        ),
         "contact_points": contact_points_of(citizen_id=case.citizen_id),
         "other_cases": citizen_cases(citizen_id=case.citizen_id, exclude_case_id=case.pk),
         "answers": answered_questions(case=case),
@@ -76,7 +79,9 @@ def case_timeline(request: StaffRequest, reference: str) -> HttpResponse:
     case = case_or_404(request, reference)
     context = {
         "case": case,
-        "events": timeline(case=case, public_only=False),
+        "entries": present_timeline(
+            timeline(case=case, public_only=False), audience=Audience.STAFF
+        ),
         "now": now(),
     }
     if not wants_fragment(request):

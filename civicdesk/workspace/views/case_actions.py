@@ -20,7 +20,6 @@ from civicdesk.cases.services import (
     change_case_status,
     reply_to_case,
 )
-from civicdesk.channels.registry import channel_kinds
 from civicdesk.core.errors import DomainError
 from civicdesk.workspace.forms import (
     AssignForm,
@@ -51,7 +50,7 @@ def reply(request: StaffRequest, reference: str) -> HttpResponse:
     if not form.is_valid():
         return _refused(request, form, "reply_form")
     try:
-        event = reply_to_case(
+        sent = reply_to_case(
             case=case,
             author=request.user,
             body=form.cleaned_data["body"],
@@ -59,8 +58,8 @@ def reply(request: StaffRequest, reference: str) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, form, "reply_form", error=exc)
-    channel = dict(channel_kinds()).get(event.channel, event.channel)
-    return _done(request, reference, "reply_form", f"Reply sent to the citizen by {channel}.")
+    message = f"Reply sent to the citizen by {sent.channel_label}."
+    return _done(request, reference, "reply_form", message)
 
 
 @login_required
@@ -109,8 +108,8 @@ def assign(request: StaffRequest, reference: str) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, form, "assign_form", error=exc)
-    who = assigned.assignee.get_full_name() if assigned.assignee else "nobody"
-    where = f" in {assigned.queue.name}" if assigned.queue else ""
+    who = assigned.assignee_name or "nobody"
+    where = f" in {assigned.queue_name}" if assigned.queue_name else ""
     return _done(request, reference, "assign_form", f"Assigned to {who}{where}.")
 
 

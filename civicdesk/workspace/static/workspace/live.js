@@ -1,7 +1,8 @@
 /* Live updates for the agent workspace.
  *
  * One WebSocket to /ws/workspace/ per page; it reconnects with exponential backoff (1 s … 30 s,
- * with jitter) and catches up with a refresh after a gap. On `case.*` events the inbox list
+ * with jitter) and catches up with a refresh after a gap. Every event is {kind, data}, a typed
+ * event declared in an app's events.py (kinds such as "case.opened"). On `case.*` events the inbox list
  * partial is refreshed (it listens for "cases-changed" on <body>); on a case page the timeline
  * refreshes when the event names that case ("case-changed"). Announcements go to the polite
  * live region. Server responses may trigger {"announce": {"message": "…"}} through HX-Trigger.
@@ -53,10 +54,10 @@
     var ref = data.reference || "";
     var mine = String(data.assignee_id || "") === userId;
     switch (kind) {
-      case "case.created":
+      case "case.opened":
         justCreated[ref] = Date.now();
         return "New case " + ref + (mine ? ", assigned to you" : "");
-      case "case.message_received":
+      case "case.message.received":
         if (justCreated[ref] && Date.now() - justCreated[ref] < 5000) return "";
         return mine || ref === currentCase() ? "New message from the citizen on " + ref : "";
       case "case.assigned":

@@ -1,0 +1,104 @@
+"""What happens to cases, as typed past-tense events.
+
+Each event is both the live update the workspace hears (`realtime.publish.publish(event)`) and
+the schema of the case's timeline entry: a `CaseEvent` row stores `kind` and `to_data()`; its
+`body`, `author`, `channel` and attachments stay columns of the row. `CaseEvent.as_event()`
+(the model) rebuilds the dataclass.
+
+Every case event carries `CaseChange`'s fields: the case's reference and its state *right after*
+the change (status, queue, assignee, priority), so an open inbox knows what moved without a
+query. For history converted from before typed events these are reconstructed by replaying the
+timeline (status, assignee) or taken from the case (queue, priority).
+
+Adding a kind: one dataclass here (or in the app that owns the fact, subclassing `CaseChange`)
+and one presenter in `cases.presenters`; see docs/architecture.md, "The timeline".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from civicdesk.realtime.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseChange(Event):
+    """Shared fields of every case event (abstract: no kind)."""
+
+    reference: str
+    status: str
+    queue_id: int | None = None
+    assignee_id: int | None = None
+    priority: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseOpened(CaseChange, kind="case.opened"):
+    """A new case exists; public. `service` is the service's name then, "" if none."""
+
+    channel: str
+    service: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseClassified(CaseChange, kind="case.classified"):
+    """The case's service was chosen automatically; `by` names the classifier."""
+
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseAssigned(CaseChange, kind="case.assigned"):
+    """The case went to someone (or nobody), or is waiting in its queue for a free agent.
+
+    `automatic`: routing did it, not a person (the row's author is then empty). Names are kept as
+    they were then, so the entry still reads right after a colleague leaves or is renamed.
+    """
+
+    to: str = ""
+    to_id: int | None = None
+    previous: str = ""
+    queue: str = ""
+    automatic: bool = False
+    waiting: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(CaseChange, kind="case.message.received"):
+    """The citizen wrote; the text is the row's body, the channel its channel. Public."""
+
+    channel: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplySent(CaseChange, kind="case.reply.sent"):
+    """A member of staff answered the citizen; queued for delivery in `channel`. Public."""
+
+    channel: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded(CaseChange, kind="case.note.added"):
+    """An internal note for colleagues: never shown to the citizen, never sent."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChanged(CaseChange, kind="case.status.changed"):
+    """The case moved along the workflow (`previous` → `status`). Public.
+
+    `automatic`: a citizen's message or an agent's reply moved it, not a status choice.
+    """
+
+    previous: str
+    automatic: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryRecorded(CaseChange, kind="case.history.recorded"):
+    """A timeline entry kept from before typed events whose kind has no event of its own.
+
+    Private. `original_kind` and `details` keep what was stored, so nothing old is lost.
+    """
+
+    original_kind: str
+    details: str = ""

@@ -1,0 +1,277 @@
+"""One presenter per timeline kind, shared by the workspace, the portal and the API.
+
+A presenter turns a stored entry (a `CaseEvent` row and the typed event rebuilt from its data)
+into an `EntryView`: a title sentence, CSS class and icon, and the details a page shows. It
+speaks to one of two audiences: `STAFF` (the workspace and the API, in English) or `CITIZEN`
+(the portal status page, translated with gettext, EN and RO). Whether a kind is public is
+declared once, with its presenter; the timeline writer stores that flag on the row, the
+portal's selector filters on it, and `present_entry(..., audience=CITIZEN)` refuses private
+kinds again, so a private entry never reaches a citizen even if a row were mislabelled.
+
+Adding a kind: declare the event dataclass and one function here::
+
+    @presents(SlaWarned, public=False)
+    def _sla_warned(event: SlaWarned, entry: CaseEvent, audience: Audience) -> EntryView:
+        return view(entry, title=f"Target {event.target} due soon", icon="clock")
+
+Costs: no queries of its own; `entry.attachments.all()` and `entry.author` should be prefetched
+(`selectors.timeline` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from civicdesk.cases.events import (
+    CaseAssigned,
+    CaseClassified,
+    CaseOpened,
+    HistoryRecorded,
+    MessageReceived,
+    NoteAdded,
+    ReplySent,
+    StatusChanged,
+)
+from civicdesk.cases.status import CaseStatus
+from civicdesk.channels.registry import channel_kinds
+from civicdesk.realtime.events import Event, event_class
+
+if TYPE_CHECKING:
+    from civicdesk.cases.models import CaseEvent
+
+
+class Audience(StrEnum):
+    STAFF = "staff"
+    CITIZEN = "citizen"
+
+
+@dataclass(frozen=True)
+class FileView:
+    id: int
+    name: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """What a page shows of one timeline entry."""
+
+    kind: str  # the event kind, e.g. "case.reply.sent"
+    at: datetime
+    title: str  # one sentence, in the audience's language
+    is_public: bool
+    css_class: str  # a styling hook: "opened", "message", "reply", "note", "status", …
+    icon: str  # a short icon name for the page's icon set
+    body: str = ""
+    details: tuple[tuple[str, str], ...] = ()  # (label, value) pairs, e.g. delivery
+    files: tuple[FileView, ...] = ()
+    internal: bool = False  # shown with the "not visible to the citizen" badge
+    entry_id: int = 0
+    delivery_status: str = ""  # for replies: the delivery's status code, "" if none
+
+
+E = TypeVar("E", bound=Event)
+# A presenter of events of type E; kept loose (Any) in the registry, exact where declared.
+PresenterOf = Callable[[E, "CaseEvent", Audience], EntryView]
+_PRESENTERS: dict[str, tuple[bool, PresenterOf[Any]]] = {}
+
+
+def presents(event: type[E], *, public: bool) -> Callable[[PresenterOf[E]], PresenterOf[E]]:
+    """Register the presenter of `event`'s kind and whether citizens may see that kind.
+
+    Events of other apps that belong on a case's timeline (e.g. SLA warnings) are presented
+    here too: `cases` may import their `events` module; they may not import `cases`.
+    """
+
+    def register(function: PresenterOf[E]) -> PresenterOf[E]:
+        if event.kind in _PRESENTERS:
+            raise TypeError(f"{event.kind} has a presenter already")
+        _PRESENTERS[event.kind] = (public, function)
+        return function
+
+    return register
+
+
+def is_public_kind(kind: str) -> bool:
+    """Whether citizens see entries of `kind`. Unknown kinds are private."""
+    return kind in _PRESENTERS and _PRESENTERS[kind][0]
+
+
+def present_entry(entry: CaseEvent, *, audience: Audience) -> EntryView | None:
+    """The view of one entry for `audience`; None when that audience must not see it."""
+    public, presenter = _PRESENTERS.get(entry.kind, (False, _present_unknown))
+    if audience is Audience.CITIZEN and not (public and entry.is_public):
+        return None
+    if presenter is _present_unknown:
+        return _present_unknown(None, entry, audience)
+    event = event_class(entry.kind).from_data(entry.data)
+    return presenter(event, entry, audience)
+
+
+def present_timeline(entries: Iterable[CaseEvent], *, audience: Audience) -> list[EntryView]:
+    """Views of the entries `audience` may see, in the order given."""
+    return [view for view in (present_entry(e, audience=audience) for e in entries) if view]
+
+
+def view(entry: CaseEvent, *, title: str, css_class: str, icon: str, **more: Any) -> EntryView:
+    """An `EntryView` with the fields every presenter takes from the row."""
+    files = tuple(
+        FileView(id=a.pk, name=a.filename, size=a.size, content_type=a.content_type)
+        for a in entry.attachments.all()
+    )
+    return EntryView(
+        kind=entry.kind,
+        at=entry.created_at,
+        title=title,
+        is_public=entry.is_public,
+        css_class=css_class,
+        icon=icon,
+        body=entry.body,
+        files=files,
+        entry_id=entry.pk,
+        **more,
+    )
+
+
+# --- wording shared by presenters ------------------------------------------------------------
+
+# A context of their own: other apps translate the same English words for staff, and in
+# Romanian a citizen's request ("solicitare") needs the feminine forms.
+CITIZEN_STATUS_LABELS: dict[str, Promise] = {
+    CaseStatus.NEW: pgettext_lazy("case status for citizens", "Received"),
+    CaseStatus.OPEN: pgettext_lazy("case status for citizens", "In progress"),
+    CaseStatus.WAITING: pgettext_lazy("case status for citizens", "Waiting for your reply"),
+    CaseStatus.RESOLVED: pgettext_lazy("case status for citizens", "Resolved"),
+    CaseStatus.CLOSED: pgettext_lazy("case status for citizens", "Closed"),
+    CaseStatus.REOPENED: pgettext_lazy("case status for citizens", "Reopened"),
+}
+
+
+def citizen_status_label(status: str) -> str:
+    label = CITIZEN_STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
+
+
+def staff_status_label(status: str) -> str:
+    return status.replace("_", " ").capitalize()
+
+
+def _channel_label(kind: str) -> str:
+    return dict(channel_kinds()).get(kind, kind or "—")
+
+
+def _staff_name(entry: CaseEvent) -> str:
+    return entry.author.get_full_name() if entry.author else ""
+
+
+def _by_whom(entry: CaseEvent, *, automatic: bool) -> str:
+    if entry.author:
+        return f" by {entry.author.get_full_name()}"
+    return " automatically" if automatic else ""
+
+
+# --- presenters ------------------------------------------------------------------------------
+
+
+@presents(CaseOpened, public=True)
+def _opened(event: CaseOpened, entry: CaseEvent, audience: Audience) -> EntryView:
+    if audience is Audience.CITIZEN:
+        title = _("Request received")
+    else:
+        title = f"Case opened by {_channel_label(event.channel)}"
+        title += f" for {event.service}" if event.service else ""
+    return view(entry, title=title, css_class="opened", icon="inbox")
+
+
+@presents(MessageReceived, public=True)
+def _message(event: MessageReceived, entry: CaseEvent, audience: Audience) -> EntryView:
+    if audience is Audience.CITIZEN:
+        title = _("You wrote")
+    else:
+        who = entry.author_label or str(entry.case.citizen)
+        title = f"Message from {who} by {_channel_label(event.channel)}"
+    return view(entry, title=title, css_class="message", icon="message-in")
+
+
+@presents(ReplySent, public=True)
+def _reply(event: ReplySent, entry: CaseEvent, audience: Audience) -> EntryView:
+    delivery = entry.delivery
+    if audience is Audience.CITIZEN:
+        name = _staff_name(entry).split()
+        body_name = settings.CIVICDESK_BODY_NAME
+        if name:
+            title = _("%(name)s from %(body)s replied") % {"name": name[0], "body": body_name}
+        else:
+            title = _("%(body)s replied") % {"body": body_name}
+        return view(entry, title=title, css_class="reply", icon="message-out")
+    shown = delivery.get_status_display() if delivery else "not recorded"
+    if delivery is not None and delivery.last_error:
+        shown += f" — {delivery.last_error}"
+    return view(
+        entry,
+        title=f"Reply by {_staff_name(entry) or 'the system'} by {_channel_label(event.channel)}",
+        css_class="reply",
+        icon="message-out",
+        details=(("Delivery", shown),),
+        delivery_status=delivery.status if delivery else "none",
+    )
+
+
+@presents(NoteAdded, public=False)
+def _note(event: NoteAdded, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = f"Internal note by {_staff_name(entry) or 'the system'}"
+    return view(entry, title=title, css_class="note", icon="note", internal=True)
+
+
+@presents(StatusChanged, public=True)
+def _status(event: StatusChanged, entry: CaseEvent, audience: Audience) -> EntryView:
+    if audience is Audience.CITIZEN:
+        label = citizen_status_label(event.status)
+        title = _("Status changed to: %(status)s") % {"status": label}
+    else:
+        title = (
+            f"Status changed from {staff_status_label(event.previous)} to "
+            f"{staff_status_label(event.status)}{_by_whom(entry, automatic=event.automatic)}"
+        )
+    return view(entry, title=title, css_class="status", icon="flag")
+
+
+@presents(CaseAssigned, public=False)
+def _assigned(event: CaseAssigned, entry: CaseEvent, audience: Audience) -> EntryView:
+    where = f" in {event.queue}" if event.queue else ""
+    if event.waiting:
+        title = f"Waiting in {event.queue} for an available agent"
+    elif event.to:
+        title = f"Assigned to {event.to}{where}"
+    else:
+        title = f"Unassigned{where}"
+    title += _by_whom(entry, automatic=event.automatic)
+    return view(entry, title=title, css_class="assignment", icon="person")
+
+
+@presents(CaseClassified, public=False)
+def _classified(event: CaseClassified, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = f"Classified by {event.by}" if event.by else "Classified"
+    return view(entry, title=title, css_class="classified", icon="tag")
+
+
+@presents(HistoryRecorded, public=False)
+def _history(event: HistoryRecorded, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = f"Recorded before typed history ({event.original_kind})"
+    details = (("Details", event.details),) if event.details else ()
+    return view(entry, title=title, css_class="history", icon="archive", details=details)
+
+
+def _present_unknown(event: None, entry: CaseEvent, audience: Audience) -> EntryView:
+    # A kind with no presenter (an app removed since): shown to staff by its kind, never lost.
+    return view(entry, title=entry.kind, css_class="unknown", icon="question")

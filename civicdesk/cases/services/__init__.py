@@ -1,0 +1,38 @@
+"""Writes on cases, one module per concept; this package re-exports the public API.
+
+Every change that agents should see live publishes one typed event (`cases.events`) after
+commit, and every timeline entry is stored from such an event (`services.timeline`).
+"""
+
+from civicdesk.cases.services.assignment import (
+    AssignmentOutcome,
+    assign_case,
+    set_agent_available,
+)
+from civicdesk.cases.services.attachments import NewAttachment
+from civicdesk.cases.services.messages import (
+    ReplyOutcome,
+    add_internal_note,
+    record_citizen_message,
+    reply_to_case,
+)
+from civicdesk.cases.services.opening import open_case
+from civicdesk.cases.services.references import next_reference
+from civicdesk.cases.services.status import StatusOutcome, change_case_status
+from civicdesk.cases.services.status_links import issue_status_token
+
+__all__ = [
+    "AssignmentOutcome",
+    "NewAttachment",
+    "ReplyOutcome",
+    "StatusOutcome",
+    "add_internal_note",
+    "assign_case",
+    "change_case_status",
+    "issue_status_token",
+    "next_reference",
+    "open_case",
+    "record_citizen_message",
+    "reply_to_case",
+    "set_agent_available",
+]

@@ -1,0 +1,102 @@
+"""Moving a case along its workflow, with the service-level consequences of each move."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from civicdesk.cases.events import StatusChanged
+from civicdesk.cases.models import Case
+from civicdesk.cases.services.timeline import add_entry, announce, case_state
+from civicdesk.cases.status import FINISHED, CaseStatus, InvalidTransition, check_transition
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError
+from civicdesk.sla.services import compute_targets
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from civicdesk.accounts.models import User
+
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    """What `change_case_status` did: the case (saved) and the move it made."""
+
+    case: Case
+    previous: str
+    status: str
+
+
+def lock_case(case: Case) -> None:
+    """Re-read the case under a row lock, so that checks and writes see its latest state.
+
+    Two agents (or an agent and the citizen) acting at once then take turns instead of one
+    silently undoing the other. Precondition: inside a transaction. Cost: one SELECT … FOR
+    UPDATE and one re-read.
+    """
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
+    case.refresh_from_db()
+
+
+def sla_due(case: Case) -> datetime | None:
+    """The next target the case can still meet or miss; none once it is finished."""
+    if case.status_value in FINISHED:
+        return None
+    if case.first_responded_at is None:
+        return case.first_response_due_at
+    return case.resolution_due_at
+
+
+def set_status(case: Case, target: CaseStatus, *, at: datetime) -> list[str]:
+    """Move the case to `target` in memory, with its service-level consequences.
+
+    A finished case stops its clocks; a reopened one gets a fresh resolution target from the
+    moment it came back. Returns the fields changed, for the caller's save; the caller records
+    the `StatusChanged` entry (see `record_status_change`) once the case is in its final state.
+    """
+    case.status = target.value
+    if target in FINISHED:
+        case.resolved_at = case.resolved_at or at
+    else:
+        case.resolved_at = None
+    if target is CaseStatus.REOPENED:
+        targets = compute_targets(
+            policy_id=case.service.sla_policy_id if case.service else None,
+            priority=case.priority,
+            start=at,
+        )
+        if targets is not None:
+            case.resolution_due_at = targets.resolution_due_at
+    case.sla_due_at = sla_due(case)
+    return ["status", "resolved_at", "resolution_due_at", "sla_due_at"]
+
+
+def record_status_change(
+    case: Case, *, previous: str, at: datetime, by: User | None = None, automatic: bool = False
+) -> StatusChanged:
+    """The timeline entry of a move `set_status` made; returns its event."""
+    event = StatusChanged(**case_state(case), previous=previous, automatic=automatic)
+    add_entry(case=case, event=event, at=at, author=by)
+    return event
+
+
+@transaction.atomic
+def change_case_status(*, case: Case, status: str, by: User) -> StatusOutcome:
+    """Move the case along the workflow; a move the table does not allow changes nothing."""
+    lock_case(case)
+    try:
+        target = CaseStatus(status)
+        check_transition(case.status_value, target)
+    except ValueError as exc:
+        message = str(exc) if isinstance(exc, InvalidTransition) else f"Unknown status {status!r}"
+        raise DomainError(message) from exc
+    at = now()
+    previous = case.status
+    update = ["updated_at", "last_activity_at", *set_status(case, target, at=at)]
+    case.last_activity_at = at
+    case.save(update_fields=update)
+    announce(record_status_change(case, previous=previous, at=at, by=by))
+    return StatusOutcome(case=case, previous=previous, status=case.status)
