@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels.config import AccountConfig
 from civicdesk.channels.contracts import (
+    ChannelAdapter,
     DeliveryOutcome,
     DeliveryResult,
     InboundMessage,
@@ -64,6 +65,13 @@ class Acceptance:
         return self.payload.status == PayloadStatus.PROCESSED
 
 
+def account_config(*, adapter: ChannelAdapter, account: ChannelAccount | None) -> AccountConfig:
+    """The account's settings as the adapter's typed schema (its defaults without an account)."""
+    if account is None:
+        return adapter.config_schema()
+    return adapter.config_schema.model_validate(account.config)
+
+
 def accept_inbound(
     *,
     channel: str,
@@ -79,7 +87,7 @@ def accept_inbound(
     failed. A provider id seen before returns the earlier payload and does nothing.
     """
     adapter = registry.adapter_for(channel)
-    adapter.verify(raw, account.config if account else {})
+    adapter.verify(raw, account_config(adapter=adapter, account=account))
     parse_error = ""
     provider_id: str | None = None
     try:
@@ -170,9 +178,11 @@ def process_payload(*, payload_id: int) -> InboundPayload:
         with transaction.atomic():
             message = parse_stored_payload(payload)
             result = registry.inbound_handler()(message, payload.pk)
+            if isinstance(result, str):
+                result = registry.InboundOutcome(case_reference=result)
             payload.status = PayloadStatus.PROCESSED
             payload.error = ""
-            payload.result_reference = result
+            payload.result_reference = result.case_reference
             payload.processed_at = now()
             payload.save(
                 update_fields=[
@@ -283,7 +293,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         body=delivery.body,
         thread_reference=delivery.thread_reference,
     )
-    config: Mapping[str, object] = delivery.account.config if delivery.account else {}
+    config = account_config(adapter=adapter, account=delivery.account)
     attempted_at = now()
     try:
         result = adapter.send(outgoing, config)
