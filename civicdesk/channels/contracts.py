@@ -140,6 +140,8 @@ class OutgoingMessage:
     # An automatic message (acknowledgement, notification), not an agent's reply: loop
     # protection refuses it towards automated senders and caps it per recipient.
     is_automatic: bool = False
+    # Stable per delivery: providers that deduplicate by key make a retried POST safe.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,14 +149,16 @@ class DeliveryResult:
     outcome: DeliveryOutcome
     provider_message_id: str = ""
     error: str = ""
+    # For a temporary failure: the provider asked us to wait this many seconds (Retry-After).
+    retry_after: float | None = None
 
     @classmethod
     def sent(cls, provider_message_id: str = "") -> DeliveryResult:
         return cls(DeliveryOutcome.SENT, provider_message_id=provider_message_id)
 
     @classmethod
-    def temporary_failure(cls, error: str) -> DeliveryResult:
-        return cls(DeliveryOutcome.TEMPORARY_FAILURE, error=error)
+    def temporary_failure(cls, error: str, retry_after: float | None = None) -> DeliveryResult:
+        return cls(DeliveryOutcome.TEMPORARY_FAILURE, error=error, retry_after=retry_after)
 
     @classmethod
     def permanent_failure(cls, error: str) -> DeliveryResult:

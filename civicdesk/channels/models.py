@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -12,8 +14,21 @@ class ChannelAccount(TimeStampedModel):
 
     kind = models.CharField(max_length=30)
     name = models.CharField(max_length=120)
+    # Names the account in its webhook URL (/hooks/<kind>/<uuid>/): unguessable, stable.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The adapter schema's plain (non-secret) settings.
     config = models.JSONField(default=dict, blank=True)
+    # The schema's secret fields, as one Fernet token (see channels.secrets); never shown.
+    secrets_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    # Webhooks refused for a forged or replayed signature (nothing of them is stored).
+    rejected_webhooks = models.PositiveIntegerField(default=0, editable=False)
+    last_rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_rejected_reason = models.CharField(max_length=255, blank=True, editable=False)
+    # Polled channels: where the next poll resumes, and how the last one went.
+    poll_cursor = models.TextField(blank=True, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_poll_error = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["kind", "name"]

@@ -18,9 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from civicdesk.channels import delivery_policy, registry
-from civicdesk.channels.config import AccountConfig
+from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
-    ChannelAdapter,
     DeliveryOutcome,
     DeliveryResult,
     InboundMessage,
@@ -63,13 +62,6 @@ class Acceptance:
     @property
     def succeeded(self) -> bool:
         return self.payload.status == PayloadStatus.PROCESSED
-
-
-def account_config(*, adapter: ChannelAdapter, account: ChannelAccount | None) -> AccountConfig:
-    """The account's settings as the adapter's typed schema (its defaults without an account)."""
-    if account is None:
-        return adapter.config_schema()
-    return adapter.config_schema.model_validate(account.config)
 
 
 def accept_inbound(
@@ -324,7 +316,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         else:
             delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = delivery_policy.next_attempt_at(
-                now=attempted_at, attempts_made=delivery.attempts
+                now=attempted_at, attempts_made=delivery.attempts, retry_after=result.retry_after
             )
         delivery.save()
         if delivery.status == DeliveryStatus.RETRYING:
