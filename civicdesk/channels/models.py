@@ -129,3 +129,20 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class SeenWebhook(models.Model):
+    """The replay key (signature or nonce) of a webhook accepted recently, per account; kept for
+    the tolerance window so that the same signed request is refused a second time."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE)
+    digest = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "digest"], name="seen_webhook_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.digest[:12]}"
