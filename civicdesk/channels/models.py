@@ -109,6 +109,10 @@ class OutboundDelivery(TimeStampedModel):
     provider_message_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The provider's latest word (a contracts.ReceiptState value); only ever moves forward.
+    provider_state = models.CharField(max_length=20, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -146,3 +150,25 @@ class SeenWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.digest[:12]}"
+
+
+class ReceiptRecord(models.Model):
+    """One delivery receipt as the provider sent it, kept whether or not it moved anything."""
+
+    delivery = models.ForeignKey(
+        OutboundDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
+    )
+    channel = models.CharField(max_length=30)
+    provider_message_id = models.CharField(max_length=255, db_index=True)
+    state = models.CharField(max_length=20)
+    at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=True)
+    applied = models.BooleanField(default=False)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.provider_message_id}: {self.state}"

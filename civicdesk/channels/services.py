@@ -24,6 +24,7 @@ from civicdesk.channels.contracts import (
     DeliveryResult,
     InboundMessage,
     InvalidPayload,
+    NoMessage,
     OutgoingMessage,
     RawPayload,
 )
@@ -84,8 +85,11 @@ def accept_inbound(
         adapter.verify(raw, account_config(adapter=adapter, account=account))
     parse_error = ""
     provider_id: str | None = None
+    carries_message = True
     try:
         provider_id = adapter.parse_inbound(raw).provider_message_id
+    except NoMessage:
+        carries_message = False  # receipts only: kept for the record, nothing to process
     except InvalidPayload as exc:
         parse_error = f"Invalid payload: {exc}"
     except Exception as exc:
@@ -109,8 +113,11 @@ def accept_inbound(
                 content_type=raw.content_type,
                 headers=dict(raw.headers),
                 body=raw.body,
-                status=PayloadStatus.FAILED if parse_error else PayloadStatus.RECEIVED,
+                status=PayloadStatus.FAILED
+                if parse_error
+                else (PayloadStatus.RECEIVED if carries_message else PayloadStatus.PROCESSED),
                 error=parse_error,
+                processed_at=None if carries_message else now(),
             )
     except IntegrityError:
         # The same provider id arrived concurrently: the first one stored wins.
@@ -119,6 +126,8 @@ def accept_inbound(
 
     if parse_error:
         logger.warning("Inbound %s payload %s rejected: %s", channel, payload.pk, parse_error)
+    elif not carries_message:
+        pass
     elif process_now:
         process_payload(payload_id=payload.pk)
         payload.refresh_from_db()

@@ -23,12 +23,14 @@ from django.views.decorators.csrf import csrf_exempt
 from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
+    InvalidPayload,
     RawPayload,
     ReplayedPayload,
     SignatureMismatch,
     WebhookResponse,
 )
 from civicdesk.channels.models import ChannelAccount, SeenWebhook
+from civicdesk.channels.receipts import record_receipts
 from civicdesk.channels.services import accept_inbound
 from civicdesk.core.clock import now
 
@@ -84,6 +86,12 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
         record_rejected_webhook(account=account, reason=f"forged: {exc}")
         return WebhookResponse(status=403, body=b"signature mismatch")
     accept_inbound(channel=kind, raw=raw, account=account, verified=True)
+    try:
+        receipts = adapter.parse_receipt(raw)
+    except InvalidPayload:
+        logger.warning("Unreadable receipts in a %s webhook (payload stored)", kind)
+    else:
+        record_receipts(channel=kind, receipts=receipts)
     return adapter.acknowledge(raw, config)
 
 
