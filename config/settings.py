@@ -158,6 +158,34 @@ WHITENOISE_USE_FINDERS = True
 CIVICDESK_MAX_ATTACHMENT_BYTES = env_int("CIVICDESK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CIVICDESK_MAX_BODY_BYTES", 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The channel webhook endpoint refuses bodies larger than this (413), before reading them.
+CIVICDESK_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# --- Channels -------------------------------------------------------------------------------
+# Adapters beyond the packages in civicdesk/channels/adapters/: dotted paths to modules that
+# expose ADAPTER (or to adapter classes). Tests add the fictional sms_acme channel.
+CIVICDESK_CHANNEL_ADAPTERS = env_list("CIVICDESK_CHANNEL_ADAPTERS", [])
+if TESTING:
+    CIVICDESK_CHANNEL_ADAPTERS += ["civicdesk.channels.tests.sms_acme"]
+# Fernet keys for channel account secrets, newest first (comma-separated). Empty: one key
+# derived from SECRET_KEY. See docs/adr/0007-channel-account-secrets-are-encrypted-at-rest.md.
+CIVICDESK_ENCRYPTION_KEYS = env_list("CIVICDESK_ENCRYPTION_KEYS", [])
+# A signed webhook whose timestamp is further than this from now is refused as a replay;
+# signatures seen within it are refused too.
+CIVICDESK_WEBHOOK_TOLERANCE_SECONDS = env_int("CIVICDESK_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+# Inbound rate limit per sender identity: more than this many messages in the window are held
+# (status "throttled", replayable), never processed automatically while the limit holds.
+CIVICDESK_INBOUND_RATE_LIMIT = env_int("CIVICDESK_INBOUND_RATE_LIMIT", 20, minimum=1)
+CIVICDESK_INBOUND_RATE_WINDOW_SECONDS = env_int(
+    "CIVICDESK_INBOUND_RATE_WINDOW_SECONDS", 600, minimum=1
+)
+# Loop protection: at most this many automatic messages to one recipient per window.
+CIVICDESK_AUTOMATIC_MESSAGE_LIMIT = env_int("CIVICDESK_AUTOMATIC_MESSAGE_LIMIT", 5, minimum=0)
+CIVICDESK_AUTOMATIC_MESSAGE_WINDOW_SECONDS = env_int(
+    "CIVICDESK_AUTOMATIC_MESSAGE_WINDOW_SECONDS", 3600, minimum=1
+)
+# Provider HTTP calls: seconds before a connection or a response is given up.
+CIVICDESK_PROVIDER_TIMEOUT_SECONDS = env_int("CIVICDESK_PROVIDER_TIMEOUT_SECONDS", 10, minimum=1)
 
 # --- Background tasks -----------------------------------------------------------------------
 TASK_BACKEND = env_choice(

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from civicdesk.api.v1.urls import api_v1
+from civicdesk.channels.webhooks import webhook as channel_webhook
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api_v1.urls),
+    path("hooks/<str:kind>/<str:account_uuid>/", channel_webhook, name="channel-webhook"),
     path("workspace/", include("civicdesk.workspace.urls")),
     path("", include("civicdesk.portal.urls")),
 ]

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from civicdesk.channels import services
+from civicdesk.channels.account_forms import ChannelAccountForm
 from civicdesk.channels.models import (
     ChannelAccount,
     DeliveryAttempt,
@@ -16,8 +17,36 @@ from civicdesk.core.errors import DomainError
 
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
-    list_display = ["kind", "name", "is_active"]
+    """Settings come from the adapter's schema; secrets are write-only (see account_forms).
+
+    On "add", choose the kind and save; the kind's settings appear when the account is edited
+    (or at once when the page is opened as ?kind=<kind>).
+    """
+
+    form = ChannelAccountForm
+    list_display = ["kind", "name", "is_active", "rejected_webhooks", "last_polled_at"]
     list_filter = ["kind", "is_active"]
+    readonly_fields = [
+        "uuid",
+        "rejected_webhooks",
+        "last_rejected_at",
+        "last_rejected_reason",
+        "last_polled_at",
+        "last_poll_error",
+    ]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["fields"] = None  # the form's own fields, plus the schema's it adds itself
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: ChannelAccount | None = None) -> Any:
+        form = ChannelAccountForm(
+            instance=obj, data=request.POST or None, initial=request.GET.dict()
+        )
+        readonly = self.readonly_fields if obj else []
+        return [(None, {"fields": [*form.fields, *readonly]})]
 
 
 @admin.register(InboundPayload)

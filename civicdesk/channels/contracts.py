@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from civicdesk.channels.config import AccountConfig
 from civicdesk.core.limits import NAME_MAX_LENGTH
 
 
@@ -24,6 +25,14 @@ class InvalidPayload(ValueError):
 
 class SignatureMismatch(InvalidPayload):
     """The payload was not signed by the provider it claims to come from."""
+
+
+class ReplayedPayload(SignatureMismatch):
+    """Correctly signed, but too old (outside the tolerance window) or seen before."""
+
+
+class NoMessage(InvalidPayload):
+    """The body carries no citizen message (only delivery receipts, or a status ping)."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +103,26 @@ class InboundMessage:
     answers: Mapping[str, Any] = field(default_factory=dict)
     attachments: tuple[InboundAttachment, ...] = ()
     received_at: datetime | None = None
+    # Loop protection: the provider or the message says it was sent by a machine (an
+    # auto-reply, an out-of-office). It is processed, but nothing automatic answers it.
+    is_automated: bool = False
+    # The account identity the citizen wrote to (our number, our address), when known.
+    recipient: str = ""
 
 
 class DeliveryOutcome(enum.StrEnum):
     SENT = "sent"
     TEMPORARY_FAILURE = "temporary_failure"
     PERMANENT_FAILURE = "permanent_failure"
+
+
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    """A file sent with a message; the framework loads it from storage for the adapter."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,16 @@ class OutgoingMessage:
     subject: str = ""
     thread_reference: str = ""
     is_private: bool = False
+    attachments: tuple[OutgoingAttachment, ...] = ()
+    # The contact-point kind of `recipient` (phone, email, whatsapp...), when the caller knows.
+    recipient_kind: str = ""
+    # The account the message leaves from (its uuid as text; "" for the channel's default).
+    account: str = ""
+    # An automatic message (acknowledgement, notification), not an agent's reply: loop
+    # protection refuses it towards automated senders and caps it per recipient.
+    is_automatic: bool = False
+    # Stable per delivery: providers that deduplicate by key make a retried POST safe.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,25 +150,86 @@ class DeliveryResult:
     outcome: DeliveryOutcome
     provider_message_id: str = ""
     error: str = ""
+    # For a temporary failure: the provider asked us to wait this many seconds (Retry-After).
+    retry_after: float | None = None
 
     @classmethod
     def sent(cls, provider_message_id: str = "") -> DeliveryResult:
         return cls(DeliveryOutcome.SENT, provider_message_id=provider_message_id)
 
     @classmethod
-    def temporary_failure(cls, error: str) -> DeliveryResult:
-        return cls(DeliveryOutcome.TEMPORARY_FAILURE, error=error)
+    def temporary_failure(cls, error: str, retry_after: float | None = None) -> DeliveryResult:
+        return cls(DeliveryOutcome.TEMPORARY_FAILURE, error=error, retry_after=retry_after)
 
     @classmethod
     def permanent_failure(cls, error: str) -> DeliveryResult:
         return cls(DeliveryOutcome.PERMANENT_FAILURE, error=error)
 
 
+class ReceiptState(enum.StrEnum):
+    """Where a sent message is, as its provider reports; ordered (see `RECEIPT_ORDER`)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+# A delivery only moves forward along this order; FAILED is handled apart.
+RECEIPT_ORDER: Mapping[ReceiptState, int] = {
+    ReceiptState.QUEUED: 0,
+    ReceiptState.SENT: 1,
+    ReceiptState.DELIVERED: 2,
+    ReceiptState.READ: 3,
+}
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """A provider's word on a message we sent, named by the id the provider gave it."""
+
+    provider_message_id: str
+    state: ReceiptState
+    at: datetime | None = None
+    error: str = ""
+    permanent: bool = True  # for FAILED: whether trying again could help
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    """What the endpoint answers the provider (a handshake echo, an acknowledgement)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll fetched, and where the next poll resumes. The framework stores every
+    payload before it saves `cursor`, so a crash in between fetches them again (deduplicated)."""
+
+    payloads: Sequence[RawPayload]
+    cursor: str
+
+
 class ChannelAdapter(ABC):
-    """One channel kind. Subclasses set `kind` and `label` and implement the two translations."""
+    """One channel kind. Subclasses set `kind` and `label` and implement the two translations.
+
+    Hooks take `config`, a decrypted instance of the adapter's `config_schema` (for the
+    account the payload came to or the message leaves from; the schema's defaults when there
+    is no account).
+    """
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    config_schema: ClassVar[type[AccountConfig]] = AccountConfig
+    # Messages the provider lets us send only this long after the citizen's last message on
+    # the same account (None: no window). Past it the framework moves to the next route.
+    reply_window: ClassVar[timedelta | None] = None
+    # Whether accounts of this kind are polled (`poll`) rather than pushed to by webhook.
+    polls: ClassVar[bool] = False
     # Whether a reply in this channel reaches the citizen by itself (portal: the status page).
     needs_recipient: ClassVar[bool] = True
     # Contact-point kinds a reply can be addressed to, in order of preference.
@@ -147,17 +241,57 @@ class ChannelAdapter(ABC):
     # so that a case reference they name can be trusted (the API: bearer tokens).
     senders_are_authenticated: ClassVar[bool] = False
 
-    def verify(self, payload: RawPayload, config: Mapping[str, Any]) -> None:
-        """Raise SignatureMismatch when the payload is not authentic. Default: nothing to check."""
+    def verify(self, payload: RawPayload, config: Any) -> None:
+        """Raise SignatureMismatch when the payload is not authentic, ReplayedPayload when it is
+        authentic but stale (see `check_fresh`). Default: nothing to check."""
         return
+
+    def replay_key(self, payload: RawPayload) -> str:
+        """A value unique to one delivery of a webhook (its signature, a nonce); the framework
+        refuses a second webhook with the same key within the tolerance window. "" = none."""
+        return ""
 
     @abstractmethod
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
-        """Translate a raw payload; raise InvalidPayload with a clear reason."""
+        """Translate a raw payload; raise InvalidPayload with a clear reason, NoMessage when
+        the body carries only receipts."""
+
+    def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
+        """The delivery receipts the body carries (a body may carry a message and receipts)."""
+        return ()
 
     @abstractmethod
-    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+    def send(self, message: OutgoingMessage, config: Any) -> DeliveryResult:
         """Deliver one message; report failures as results, raising only for bugs."""
+
+    def handshake(self, query: Mapping[str, str], config: Any) -> WebhookResponse | None:
+        """Answer a provider's GET on the webhook URL (challenge / verify-token). None: 404."""
+        return None
+
+    def acknowledge(self, payload: RawPayload, config: Any) -> WebhookResponse:
+        """The answer to an accepted webhook POST."""
+        return WebhookResponse(status=204)
+
+    def own_identities(self, config: Any) -> tuple[str, ...]:
+        """The sender values that are the account itself (our number, our address): a message
+        from one of them is our own echoed back, stored but never processed."""
+        return ()
+
+    def poll(self, config: Any, cursor: str) -> PollResult:
+        """Fetch what arrived since `cursor` (adapters with `polls = True`)."""
+        raise NotImplementedError(f"{self.kind} is not a polled channel")
+
+
+# How far a signed webhook's timestamp may be from now, either way.
+REPLAY_TOLERANCE = timedelta(minutes=5)
+
+
+def check_fresh(
+    timestamp: datetime, *, now: datetime, tolerance: timedelta = REPLAY_TOLERANCE
+) -> None:
+    """Raise ReplayedPayload when a signed timestamp is outside the tolerance window."""
+    if abs(now - timestamp) > tolerance:
+        raise ReplayedPayload(f"timestamp {timestamp.isoformat()} is outside the replay window")
 
 
 def json_object(payload: RawPayload) -> dict[str, Any]:

@@ -13,5 +13,11 @@ def backoff_delay(attempts_made: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def next_attempt_at(*, now: datetime, attempts_made: int) -> datetime:
-    return now + backoff_delay(attempts_made)
+def next_attempt_at(
+    *, now: datetime, attempts_made: int, retry_after: float | None = None
+) -> datetime:
+    """The backoff, or the provider's Retry-After when it asks for longer."""
+    delay = backoff_delay(attempts_made)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return now + delay

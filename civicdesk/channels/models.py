@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -12,8 +14,21 @@ class ChannelAccount(TimeStampedModel):
 
     kind = models.CharField(max_length=30)
     name = models.CharField(max_length=120)
+    # Names the account in its webhook URL (/hooks/<kind>/<uuid>/): unguessable, stable.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The adapter schema's plain (non-secret) settings.
     config = models.JSONField(default=dict, blank=True)
+    # The schema's secret fields, as one Fernet token (see channels.secrets); never shown.
+    secrets_encrypted = models.TextField(blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    # Webhooks refused for a forged or replayed signature (nothing of them is stored).
+    rejected_webhooks = models.PositiveIntegerField(default=0, editable=False)
+    last_rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_rejected_reason = models.CharField(max_length=255, blank=True, editable=False)
+    # Polled channels: where the next poll resumes, and how the last one went.
+    poll_cursor = models.TextField(blank=True, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_poll_error = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -94,6 +109,10 @@ class OutboundDelivery(TimeStampedModel):
     provider_message_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The provider's latest word (a contracts.ReceiptState value); only ever moves forward.
+    provider_state = models.CharField(max_length=20, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -114,3 +133,42 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class SeenWebhook(models.Model):
+    """The replay key (signature or nonce) of a webhook accepted recently, per account; kept for
+    the tolerance window so that the same signed request is refused a second time."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE)
+    digest = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "digest"], name="seen_webhook_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.digest[:12]}"
+
+
+class ReceiptRecord(models.Model):
+    """One delivery receipt as the provider sent it, kept whether or not it moved anything."""
+
+    delivery = models.ForeignKey(
+        OutboundDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
+    )
+    channel = models.CharField(max_length=30)
+    provider_message_id = models.CharField(max_length=255, db_index=True)
+    state = models.CharField(max_length=20)
+    at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    permanent = models.BooleanField(default=True)
+    applied = models.BooleanField(default=False)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.provider_message_id}: {self.state}"

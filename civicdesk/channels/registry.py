@@ -1,43 +1,128 @@
-"""The channel kinds this installation knows, and who handles what they receive.
+"""The channel kinds this installation knows, and who handles what the framework produces.
 
-Adding a channel: write `adapters/<kind>/`, then add one line to `_ADAPTERS` below.
+Adapters are discovered, never listed here: every subpackage of `civicdesk.channels.adapters`
+whose `__init__` exposes `ADAPTER`, plus each dotted path in the setting
+`CIVICDESK_CHANNEL_ADAPTERS` (a module exposing `ADAPTER`, or the adapter class itself).
+Discovery runs once per process (cached); `override_adapters` swaps the set for a test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from civicdesk.channels.adapters.api.adapter import ApiAdapter
-from civicdesk.channels.adapters.console.adapter import ConsoleAdapter
-from civicdesk.channels.adapters.portal.adapter import PortalAdapter
 from civicdesk.channels.contracts import ChannelAdapter, InboundMessage
 
-_ADAPTERS: dict[str, type[ChannelAdapter]] = {
-    PortalAdapter.kind: PortalAdapter,
-    ApiAdapter.kind: ApiAdapter,
-    ConsoleAdapter.kind: ConsoleAdapter,
-}
-
-# The inbound handler turns a message (and the id of the payload it came in) into case work
-# and returns what it produced (a case reference). It is set by the cases app at start-up so
-# that this framework never imports it.
-InboundHandler = Callable[[InboundMessage, int], str]
-_inbound_handler: InboundHandler | None = None
+ADAPTERS_PACKAGE = "civicdesk.channels.adapters"
 
 
 class UnknownChannel(LookupError):
     pass
 
 
-def adapter_for(kind: str) -> ChannelAdapter:
+class AdapterError(ImportError):
+    """A package or dotted path that does not provide a channel adapter."""
+
+
+def _load(path: str) -> type[ChannelAdapter]:
+    """The adapter class at `path`: a module exposing ADAPTER, or `module.ClassName`."""
     try:
-        return _ADAPTERS[kind]()
+        module = importlib.import_module(path)
+    except ModuleNotFoundError:
+        module_path, _, name = path.rpartition(".")
+        if not module_path:
+            raise AdapterError(f"No channel adapter module {path!r}") from None
+        found = getattr(importlib.import_module(module_path), name, None)
+    else:
+        found = getattr(module, "ADAPTER", None)
+    if not (isinstance(found, type) and issubclass(found, ChannelAdapter)):
+        raise AdapterError(f"{path!r} does not expose a ChannelAdapter (as ADAPTER)")
+    return found
+
+
+def discover_adapters(extra: tuple[str, ...] = ()) -> dict[str, type[ChannelAdapter]]:
+    """Import every adapter package and every extra dotted path; kinds must be unique."""
+    package = importlib.import_module(ADAPTERS_PACKAGE)
+    paths = [
+        f"{ADAPTERS_PACKAGE}.{info.name}"
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)
+        if info.ispkg
+    ]
+    found: dict[str, type[ChannelAdapter]] = {}
+    for path in [*paths, *extra]:
+        adapter = _load(path)
+        if adapter.kind in found and found[adapter.kind] is not adapter:
+            raise AdapterError(f"Two channel adapters claim the kind {adapter.kind!r}")
+        found[adapter.kind] = adapter
+    return found
+
+
+@functools.cache
+def _discovered() -> dict[str, type[ChannelAdapter]]:
+    from django.conf import settings
+
+    return discover_adapters(tuple(getattr(settings, "CIVICDESK_CHANNEL_ADAPTERS", ())))
+
+
+_override: list[dict[str, type[ChannelAdapter]]] = []
+
+
+def adapters() -> Mapping[str, type[ChannelAdapter]]:
+    return _override[-1] if _override else _discovered()
+
+
+@contextmanager
+def override_adapters(
+    *extra: type[ChannelAdapter], only: bool = False
+) -> Iterator[Mapping[str, type[ChannelAdapter]]]:
+    """For tests: add adapter classes (or, with `only`, use just them) inside the block."""
+    base = {} if only else dict(adapters())
+    base.update({adapter.kind: adapter for adapter in extra})
+    _override.append(base)
+    try:
+        yield base
+    finally:
+        _override.remove(base)
+
+
+def adapter_class(kind: str) -> type[ChannelAdapter]:
+    try:
+        return adapters()[kind]
     except KeyError:
         raise UnknownChannel(f"No channel adapter for {kind!r}") from None
 
 
+def adapter_for(kind: str) -> ChannelAdapter:
+    return adapter_class(kind)()
+
+
 def channel_kinds() -> list[tuple[str, str]]:
-    return [(kind, adapter.label) for kind, adapter in _ADAPTERS.items()]
+    return [(kind, adapter.label) for kind, adapter in adapters().items()]
+
+
+# --- Hooks the domain sets at start-up, so that this framework never imports it -------------
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    """What the inbound handler made of one message. A handler may also return a bare case
+    reference (text); the framework wraps it."""
+
+    case_reference: str = ""
+    opened: bool = False  # a new case was opened
+    joined: bool = False  # the message joined an existing case
+    details: Mapping[str, Any] | None = None
+
+
+# The inbound handler turns a message (and the id of the payload it came in) into case work
+# and returns what it produced. Loop-protection flags travel on the message (`is_automated`).
+InboundHandler = Callable[[InboundMessage, int], "str | InboundOutcome"]
+_inbound_handler: InboundHandler | None = None
 
 
 def set_inbound_handler(handler: InboundHandler) -> None:

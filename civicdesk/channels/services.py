@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,11 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     DeliveryOutcome,
     DeliveryResult,
     InboundMessage,
     InvalidPayload,
+    NoMessage,
     OutgoingMessage,
     RawPayload,
 )
@@ -71,6 +72,7 @@ def accept_inbound(
     raw: RawPayload,
     account: ChannelAccount | None = None,
     process_now: bool = False,
+    verified: bool = False,
 ) -> Acceptance:
     """Store what a channel delivered and set it on its way. Never loses the payload.
 
@@ -80,11 +82,15 @@ def accept_inbound(
     failed. A provider id seen before returns the earlier payload and does nothing.
     """
     adapter = registry.adapter_for(channel)
-    adapter.verify(raw, account.config if account else {})
+    if not verified:
+        adapter.verify(raw, account_config(adapter=adapter, account=account))
     parse_error = ""
     provider_id: str | None = None
+    carries_message = True
     try:
         provider_id = adapter.parse_inbound(raw).provider_message_id
+    except NoMessage:
+        carries_message = False  # receipts only: kept for the record, nothing to process
     except InvalidPayload as exc:
         parse_error = f"Invalid payload: {exc}"
     except Exception as exc:
@@ -108,8 +114,11 @@ def accept_inbound(
                 content_type=raw.content_type,
                 headers=dict(raw.headers),
                 body=raw.body,
-                status=PayloadStatus.FAILED if parse_error else PayloadStatus.RECEIVED,
+                status=PayloadStatus.FAILED
+                if parse_error
+                else (PayloadStatus.RECEIVED if carries_message else PayloadStatus.PROCESSED),
                 error=parse_error,
+                processed_at=None if carries_message else now(),
             )
     except IntegrityError:
         # The same provider id arrived concurrently: the first one stored wins.
@@ -118,6 +127,8 @@ def accept_inbound(
 
     if parse_error:
         logger.warning("Inbound %s payload %s rejected: %s", channel, payload.pk, parse_error)
+    elif not carries_message:
+        pass
     elif process_now:
         process_payload(payload_id=payload.pk)
         payload.refresh_from_db()
@@ -171,9 +182,11 @@ def process_payload(*, payload_id: int) -> InboundPayload:
         with transaction.atomic():
             message = parse_stored_payload(payload)
             result = registry.inbound_handler()(message, payload.pk)
+            if isinstance(result, str):
+                result = registry.InboundOutcome(case_reference=result)
             payload.status = PayloadStatus.PROCESSED
             payload.error = ""
-            payload.result_reference = result
+            payload.result_reference = result.case_reference
             payload.processed_at = now()
             payload.save(
                 update_fields=[
@@ -284,7 +297,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         body=delivery.body,
         thread_reference=delivery.thread_reference,
     )
-    config: Mapping[str, object] = delivery.account.config if delivery.account else {}
+    config = account_config(adapter=adapter, account=delivery.account)
     attempted_at = now()
     try:
         result = adapter.send(outgoing, config)
@@ -315,7 +328,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         else:
             delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = delivery_policy.next_attempt_at(
-                now=attempted_at, attempts_made=delivery.attempts
+                now=attempted_at, attempts_made=delivery.attempts, retry_after=result.retry_after
             )
         delivery.save()
         if delivery.status == DeliveryStatus.RETRYING:

@@ -1,5 +1,5 @@
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -38,15 +38,14 @@ class FlakyAdapter(ChannelAdapter):
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         raise NotImplementedError
 
-    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+    def send(self, message: OutgoingMessage, config: object) -> DeliveryResult:
         return self.script.pop(0)
 
 
 @pytest.fixture
 def flaky() -> Iterator[type[FlakyAdapter]]:
-    registry._ADAPTERS[FlakyAdapter.kind] = FlakyAdapter
-    yield FlakyAdapter
-    del registry._ADAPTERS[FlakyAdapter.kind]
+    with registry.override_adapters(FlakyAdapter):
+        yield FlakyAdapter
     FlakyAdapter.script.clear()
 
 

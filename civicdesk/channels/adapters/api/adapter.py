@@ -6,9 +6,7 @@ them as delivered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from civicdesk.channels.adapters.api.config import ApiConfig
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     DeliveryResult,
@@ -27,6 +25,7 @@ from civicdesk.core import limits
 class ApiAdapter(ChannelAdapter):
     kind = "api"
     label = "API"
+    config_schema = ApiConfig
     needs_recipient = False
     senders_are_authenticated = True
 
@@ -58,5 +57,5 @@ class ApiAdapter(ChannelAdapter):
             attachments=attachments_field(data),
         )
 
-    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+    def send(self, message: OutgoingMessage, config: ApiConfig) -> DeliveryResult:
         return DeliveryResult.sent(provider_message_id=f"api:{message.thread_reference}")

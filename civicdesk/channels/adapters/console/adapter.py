@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
+from civicdesk.channels.adapters.console.config import ConsoleConfig
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     DeliveryResult,
@@ -25,6 +25,7 @@ CONTACT_KINDS = ("email", "phone")
 class ConsoleAdapter(ChannelAdapter):
     kind = "console"
     label = "Console (development)"
+    config_schema = ConsoleConfig
     recipient_kinds = CONTACT_KINDS
     threads_by_sender = True
     # Where outbound messages are printed; tests point it at a buffer.
@@ -44,7 +45,7 @@ class ConsoleAdapter(ChannelAdapter):
             case_reference=text_field(data, "case_reference", limit=40),
         )
 
-    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+    def send(self, message: OutgoingMessage, config: ConsoleConfig) -> DeliveryResult:
         stream = self.stream or sys.stdout
         ruler = "-" * 72
         stream.write(

@@ -7,9 +7,8 @@ this channel is published on the citizen's status page, so delivery needs no add
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
+from civicdesk.channels.adapters.portal.config import PortalConfig
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     DeliveryResult,
@@ -30,6 +29,7 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 class PortalAdapter(ChannelAdapter):
     kind = "portal"
     label = "Web portal"
+    config_schema = PortalConfig
     needs_recipient = False
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
@@ -64,6 +64,6 @@ class PortalAdapter(ChannelAdapter):
             attachments=attachments_field(data),
         )
 
-    def send(self, message: OutgoingMessage, config: Mapping[str, Any]) -> DeliveryResult:
+    def send(self, message: OutgoingMessage, config: PortalConfig) -> DeliveryResult:
         # The reply is part of the case's public timeline, which the status page shows.
         return DeliveryResult.sent(provider_message_id=f"portal:{message.thread_reference}")

@@ -1,0 +1,80 @@
+"""The admin form for a channel account, built from its adapter's settings schema.
+
+Secret fields render as empty password inputs (a blank one keeps the current secret); the
+encrypted column is never part of the form. Validation is the schema's, through
+`accounts.configure_account`, so the admin and any other caller accept exactly the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from civicdesk.channels import registry
+from civicdesk.channels.accounts import InvalidAccountSettings, configure_account
+from civicdesk.channels.config import AccountConfig
+from civicdesk.channels.models import ChannelAccount
+
+PREFIX = "setting_"
+
+
+def _field_for(name: str, info: Any, *, secret: bool, has_value: bool) -> forms.Field:
+    label = name.replace("_", " ").capitalize()
+    help_text = info.description or ""
+    if secret:
+        return forms.CharField(
+            label=label,
+            required=False,
+            widget=forms.PasswordInput(render_value=False),
+            help_text=(help_text + " " if help_text else "")
+            + ("Stored; leave blank to keep it." if has_value else "Not set."),
+        )
+    annotation = info.annotation
+    if annotation is bool:
+        return forms.BooleanField(label=label, required=False, help_text=help_text)
+    if annotation is int:
+        return forms.IntegerField(label=label, required=info.is_required(), help_text=help_text)
+    return forms.CharField(label=label, required=info.is_required(), help_text=help_text)
+
+
+class ChannelAccountForm(forms.ModelForm[ChannelAccount]):
+    kind = forms.ChoiceField(choices=())
+
+    class Meta:
+        model = ChannelAccount
+        fields = ["kind", "name", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = registry.channel_kinds()  # type: ignore[attr-defined]
+        kind = self.instance.kind if self.instance.pk else ""
+        kind = kind or self.data.get("kind") or self.initial.get("kind") or ""
+        self.schema: type[AccountConfig] = AccountConfig
+        if kind in registry.adapters():
+            self.schema = registry.adapter_class(kind).config_schema
+        if self.instance.pk:
+            self.fields["kind"].disabled = True
+        stored_secrets = bool(self.instance.secrets_encrypted)
+        secret_names = set(self.schema.secret_fields())
+        for name, info in self.schema.model_fields.items():
+            field = _field_for(name, info, secret=name in secret_names, has_value=stored_secrets)
+            if name not in secret_names:
+                field.initial = self.instance.config.get(name, info.default)
+            self.fields[PREFIX + name] = field
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.instance.kind = cleaned.get("kind") or self.instance.kind
+        values = {
+            name[len(PREFIX) :]: value for name, value in cleaned.items() if name.startswith(PREFIX)
+        }
+        if self.instance.kind not in registry.adapters():
+            return cleaned
+        try:
+            configure_account(account=self.instance, values=values, save=False)
+        except InvalidAccountSettings as exc:
+            for name, reason in exc.errors.items():
+                field = PREFIX + name.split(".")[0]
+                self.add_error(field if field in self.fields else None, reason)
+        return cleaned

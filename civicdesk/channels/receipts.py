@@ -1,0 +1,79 @@
+"""Delivery receipts: record each, move the delivery forward (never backwards), publish.
+
+queued < sent < delivered < read; a receipt behind the delivery's state is recorded but not
+applied (delivered after read is ignored). FAILED marks the delivery failed as a permanent
+failure, unless it was already delivered or read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from civicdesk.channels.contracts import RECEIPT_ORDER, DeliveryReceipt, ReceiptState
+from civicdesk.channels.models import DeliveryStatus, OutboundDelivery, ReceiptRecord
+from civicdesk.core.clock import now
+from civicdesk.realtime.publish import publish
+
+
+@transaction.atomic
+def record_receipts(*, channel: str, receipts: Iterable[DeliveryReceipt]) -> list[ReceiptRecord]:
+    records = []
+    for receipt in receipts:
+        delivery = (
+            OutboundDelivery.objects.select_for_update()
+            .filter(channel=channel, provider_message_id=receipt.provider_message_id)
+            .first()
+        )
+        record = ReceiptRecord(
+            delivery=delivery,
+            channel=channel,
+            provider_message_id=receipt.provider_message_id,
+            state=receipt.state,
+            at=receipt.at,
+            error=receipt.error,
+            permanent=receipt.permanent,
+            received_at=now(),
+        )
+        if delivery is not None:
+            record.applied = _apply(delivery, receipt)
+        record.save()
+        records.append(record)
+    return records
+
+
+def _apply(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
+    current = (
+        RECEIPT_ORDER.get(ReceiptState(delivery.provider_state), -1)
+        if (delivery.provider_state and delivery.provider_state != ReceiptState.FAILED)
+        else -1
+    )
+    at = receipt.at or now()
+    if receipt.state is ReceiptState.FAILED:
+        if current >= RECEIPT_ORDER[ReceiptState.DELIVERED]:
+            return False
+        delivery.status = DeliveryStatus.FAILED
+        delivery.provider_state = ReceiptState.FAILED
+        delivery.last_error = receipt.error or "the provider reported the message failed"
+        delivery.next_attempt_at = None
+    else:
+        if RECEIPT_ORDER[receipt.state] <= current:
+            return False
+        delivery.provider_state = receipt.state
+        if receipt.state is ReceiptState.DELIVERED:
+            delivery.delivered_at = at
+        if receipt.state is ReceiptState.READ:
+            delivery.read_at = at
+            delivery.delivered_at = delivery.delivered_at or at
+    delivery.save()
+    publish(
+        "delivery.updated",
+        {
+            "delivery_id": delivery.pk,
+            "status": delivery.status,
+            "provider_state": delivery.provider_state,
+            "thread_reference": delivery.thread_reference,
+        },
+    )
+    return True

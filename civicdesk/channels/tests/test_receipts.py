@@ -1,0 +1,111 @@
+"""Receipts move a delivery forward only; one webhook can carry a message and receipts."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client
+
+from civicdesk.channels.accounts import configure_account
+from civicdesk.channels.contracts import DeliveryReceipt, ReceiptState
+from civicdesk.channels.models import (
+    ChannelAccount,
+    DeliveryStatus,
+    InboundPayload,
+    OutboundDelivery,
+    ReceiptRecord,
+)
+from civicdesk.channels.receipts import record_receipts
+from civicdesk.channels.tests.sms_acme.tests.test_adapter import signed
+
+pytestmark = pytest.mark.django_db
+
+T1 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+T2 = datetime(2026, 12, 2, 9, 5, tzinfo=UTC)
+
+
+def _delivery() -> OutboundDelivery:
+    return OutboundDelivery.objects.create(
+        channel="sms_acme",
+        recipient="+447700900123",
+        body="Hello",
+        status=DeliveryStatus.SENT,
+        provider_message_id="AM-OUT-1",
+    )
+
+
+def test_receipts_move_forward_and_never_back() -> None:
+    delivery = _delivery()
+    record_receipts(
+        channel="sms_acme",
+        receipts=[
+            DeliveryReceipt("AM-OUT-1", ReceiptState.DELIVERED, at=T1),
+            DeliveryReceipt("AM-OUT-1", ReceiptState.READ, at=T2),
+            DeliveryReceipt("AM-OUT-1", ReceiptState.DELIVERED, at=T2),
+            DeliveryReceipt("AM-OUT-1", ReceiptState.FAILED, error="late failure"),
+        ],
+    )
+    delivery.refresh_from_db()
+    assert (delivery.provider_state, delivery.delivered_at, delivery.read_at) == ("read", T1, T2)
+    assert delivery.status == DeliveryStatus.SENT
+    assert list(ReceiptRecord.objects.values_list("state", "applied")) == [
+        ("delivered", True),
+        ("read", True),
+        ("delivered", False),
+        ("failed", False),
+    ]
+
+
+def test_a_failed_receipt_fails_the_delivery_permanently() -> None:
+    delivery = _delivery()
+    record_receipts(
+        channel="sms_acme",
+        receipts=[DeliveryReceipt("AM-OUT-1", ReceiptState.FAILED, error="Unreachable handset")],
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.provider_state, delivery.last_error) == (
+        DeliveryStatus.FAILED,
+        "failed",
+        "Unreachable handset",
+    )
+
+
+def test_one_webhook_yields_a_message_and_a_receipt(client: Client) -> None:
+    account = ChannelAccount.objects.create(kind="sms_acme", name="Main")
+    configure_account(account=account, values={"webhook_secret": "whsec-test"})
+    delivery = _delivery()
+    body = json.dumps(
+        {
+            "message": {"id": "AM-IN-5", "from": "+447700900123", "text": "Thanks!"},
+            "statuses": [
+                {"id": "AM-OUT-1", "status": "delivered", "timestamp": "2026-12-02T09:00:00+00:00"}
+            ],
+        }
+    ).encode()
+    raw = signed(body)
+    response = client.post(
+        f"/hooks/sms_acme/{account.uuid}/",
+        data=body,
+        content_type="application/json",
+        headers=dict(raw.headers),
+    )
+    assert response.status_code == 200
+    payload = InboundPayload.objects.get()
+    assert payload.provider_message_id == "AM-IN-5"
+    delivery.refresh_from_db()
+    assert (delivery.provider_state, delivery.delivered_at) == ("delivered", T1)
+
+
+def test_a_receipts_only_webhook_is_kept_but_not_processed(client: Client) -> None:
+    account = ChannelAccount.objects.create(kind="sms_acme", name="Main")
+    configure_account(account=account, values={"webhook_secret": "whsec-test"})
+    body = json.dumps({"message": None, "statuses": []}).encode()
+    raw = signed(body)
+    client.post(
+        f"/hooks/sms_acme/{account.uuid}/",
+        data=body,
+        content_type="application/json",
+        headers=dict(raw.headers),
+    )
+    payload = InboundPayload.objects.get()
+    assert (payload.status, payload.error, payload.attempts) == ("processed", "", 0)

@@ -1,0 +1,114 @@
+"""The one webhook endpoint, with good, forged and replayed signatures (sms_acme)."""
+
+import json
+import time
+import uuid
+
+import pytest
+from django.test import Client
+
+from civicdesk.channels.accounts import configure_account
+from civicdesk.channels.models import ChannelAccount, InboundPayload
+from civicdesk.channels.tests.sms_acme.tests.test_adapter import signed
+
+pytestmark = pytest.mark.django_db
+
+BODY = json.dumps(
+    {"message": None, "statuses": [{"id": "AM-OUT-9", "status": "sent", "timestamp": None}]}
+).encode()
+
+
+@pytest.fixture
+def account() -> ChannelAccount:
+    account = ChannelAccount.objects.create(kind="sms_acme", name="Main number")
+    configure_account(
+        account=account,
+        values={
+            "from_number": "+447700900001",
+            "webhook_secret": "whsec-test",
+            "verify_token": "v",
+        },
+    )
+    return account
+
+
+def _post(client: Client, account: ChannelAccount, raw: object) -> object:
+    return client.post(
+        f"/hooks/sms_acme/{account.uuid}/",
+        data=raw.body,  # type: ignore[attr-defined]
+        content_type="application/json",
+        headers=dict(raw.headers),  # type: ignore[attr-defined]
+    )
+
+
+def test_a_signed_webhook_is_stored_and_acknowledged(
+    client: Client, account: ChannelAccount
+) -> None:
+    response = _post(client, account, signed(BODY))
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert response.content == b'{"ok": true}'  # type: ignore[attr-defined]
+    payload = InboundPayload.objects.get()
+    assert bytes(payload.body) == BODY
+    assert payload.account == account
+
+
+def test_a_forged_signature_is_refused_counted_and_not_stored(
+    client: Client, account: ChannelAccount
+) -> None:
+    response = _post(client, account, signed(BODY, secret="guessed"))
+    assert response.status_code == 403  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 0
+    account.refresh_from_db()
+    assert account.rejected_webhooks == 1
+    assert account.last_rejected_reason == "forged: the Acme signature does not match"
+
+
+def test_a_replayed_webhook_is_refused_counted_and_not_stored_twice(
+    client: Client, account: ChannelAccount
+) -> None:
+    raw = signed(BODY)
+    assert _post(client, account, raw).status_code == 200  # type: ignore[attr-defined]
+    assert _post(client, account, raw).status_code == 401  # type: ignore[attr-defined]
+    stale = signed(BODY, at=int(time.time()) - 3600)
+    assert _post(client, account, stale).status_code == 401  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 1
+    account.refresh_from_db()
+    assert account.rejected_webhooks == 2
+    assert account.last_rejected_reason.startswith("replayed: timestamp ")
+
+
+def test_unknown_or_inactive_accounts_are_not_found(
+    client: Client, account: ChannelAccount
+) -> None:
+    assert (
+        client.post(
+            f"/hooks/sms_acme/{uuid.uuid4()}/", data=b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/hooks/portal/{account.uuid}/", data=b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
+    ChannelAccount.objects.filter(pk=account.pk).update(is_active=False)
+    assert _post(client, account, signed(BODY)).status_code == 404  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 0
+
+
+def test_the_handshake_echoes_the_challenge_only_with_the_right_token(
+    client: Client, account: ChannelAccount
+) -> None:
+    ok = client.get(f"/hooks/sms_acme/{account.uuid}/", {"challenge": "c-42", "verify_token": "v"})
+    assert (ok.status_code, ok.content) == (200, b"c-42")
+    bad = client.get(f"/hooks/sms_acme/{account.uuid}/", {"challenge": "c-42", "verify_token": "x"})
+    assert bad.status_code == 403
+
+
+def test_an_oversized_body_is_refused(
+    client: Client, account: ChannelAccount, settings: object
+) -> None:
+    settings.CIVICDESK_MAX_BODY_BYTES = 10  # type: ignore[attr-defined]
+    assert _post(client, account, signed(BODY)).status_code == 413  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 0

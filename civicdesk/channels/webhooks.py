@@ -1,0 +1,125 @@
+"""One webhook endpoint for every provider: /hooks/<kind>/<account-uuid>/.
+
+GET answers the adapter's handshake; POST verifies the signature with the account's secret,
+refuses replays (timestamp outside the window, or a replay key seen within it), stores the raw
+payload through `accept_inbound` (which enqueues processing) and answers with the adapter's
+acknowledgement. Refused webhooks are counted on the account and nothing of them is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from civicdesk.channels import registry
+from civicdesk.channels.accounts import account_config
+from civicdesk.channels.contracts import (
+    InvalidPayload,
+    RawPayload,
+    ReplayedPayload,
+    SignatureMismatch,
+    WebhookResponse,
+)
+from civicdesk.channels.models import ChannelAccount, SeenWebhook
+from civicdesk.channels.receipts import record_receipts
+from civicdesk.channels.services import accept_inbound
+from civicdesk.core.clock import now
+
+logger = logging.getLogger(__name__)
+
+
+def _account(kind: str, account_uuid: str) -> ChannelAccount:
+    try:
+        wanted = uuid.UUID(account_uuid)
+    except ValueError:
+        raise Http404 from None
+    account = ChannelAccount.objects.filter(kind=kind, uuid=wanted, is_active=True).first()
+    if account is None or kind not in registry.adapters():
+        raise Http404
+    return account
+
+
+def record_rejected_webhook(*, account: ChannelAccount, reason: str) -> None:
+    ChannelAccount.objects.filter(pk=account.pk).update(
+        rejected_webhooks=F("rejected_webhooks") + 1,
+        last_rejected_at=now(),
+        last_rejected_reason=reason[:255],
+    )
+
+
+def _remember(account: ChannelAccount, key: str) -> bool:
+    """Whether the replay key is new (and now remembered); old keys are purged."""
+    moment = now()
+    window = timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
+    SeenWebhook.objects.filter(account=account, seen_at__lt=moment - 2 * window).delete()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    try:
+        with transaction.atomic():
+            SeenWebhook.objects.create(account=account, digest=digest, seen_at=moment)
+    except IntegrityError:
+        return False
+    return True
+
+
+def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> WebhookResponse:
+    """Verify, refuse replays, store and enqueue. Forged → 403, replayed → 401."""
+    adapter = registry.adapter_for(kind)
+    config = account_config(adapter=adapter, account=account)
+    try:
+        adapter.verify(raw, config)
+        key = adapter.replay_key(raw)
+        if key and not _remember(account, key):
+            raise ReplayedPayload("this signed request was received before")
+    except ReplayedPayload as exc:
+        record_rejected_webhook(account=account, reason=f"replayed: {exc}")
+        return WebhookResponse(status=401, body=b"replayed")
+    except SignatureMismatch as exc:
+        record_rejected_webhook(account=account, reason=f"forged: {exc}")
+        return WebhookResponse(status=403, body=b"signature mismatch")
+    accept_inbound(channel=kind, raw=raw, account=account, verified=True)
+    try:
+        receipts = adapter.parse_receipt(raw)
+    except InvalidPayload:
+        logger.warning("Unreadable receipts in a %s webhook (payload stored)", kind)
+    else:
+        record_receipts(channel=kind, receipts=receipts)
+    return adapter.acknowledge(raw, config)
+
+
+def _response(answer: WebhookResponse) -> HttpResponse:
+    return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+
+
+def _headers(request: HttpRequest) -> Mapping[str, str]:
+    return {name: value for name, value in request.headers.items() if name.lower() != "cookie"}
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, kind: str, account_uuid: str) -> HttpResponse:
+    account = _account(kind, account_uuid)
+    if request.method == "GET":
+        answer = registry.adapter_for(kind).handshake(
+            request.GET.dict(), account_config(adapter=registry.adapter_for(kind), account=account)
+        )
+        if answer is None:
+            raise Http404
+        return _response(answer)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if int(request.headers.get("Content-Length") or 0) > settings.CIVICDESK_MAX_BODY_BYTES:
+        return HttpResponse(status=413)
+    raw = RawPayload(
+        body=request.body,
+        content_type=request.content_type or "application/octet-stream",
+        headers=_headers(request),
+    )
+    return _response(receive_webhook(kind=kind, account=account, raw=raw))
