@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
+from civicdesk.cases.kernels.status import ACCEPTS_CONTACT
 from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import case_by_reference, case_by_status_token_digest
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
-from civicdesk.cases.status import ACCEPTS_CONTACT
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels import registry

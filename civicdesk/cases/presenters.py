@@ -41,7 +41,7 @@ from civicdesk.cases.events import (
     ReplySent,
     StatusChanged,
 )
-from civicdesk.cases.status import CaseStatus
+from civicdesk.cases.kernels.status import CaseStatus
 from civicdesk.channels.registry import channel_kinds
 from civicdesk.realtime.events import Event, event_class
 

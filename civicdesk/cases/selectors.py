@@ -10,8 +10,8 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from civicdesk.accounts.models import User
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
+from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Attachment, Case, CaseEvent
-from civicdesk.cases.status import FINISHED, CaseStatus
 from civicdesk.catalogue.selectors import attributes_by_code
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from civicdesk.citizens.contact_points import ContactKind
+from civicdesk.citizens.kernels.contact_points import ContactKind
 from civicdesk.core.limits import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from civicdesk.citizens.contact_points import normalise
+from civicdesk.citizens.kernels.contact_points import normalise
 from civicdesk.citizens.models import ContactPoint
 
 if TYPE_CHECKING:

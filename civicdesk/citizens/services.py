@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
+from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.errors import DomainError
 from civicdesk.core.limits import NAME_MAX_LENGTH

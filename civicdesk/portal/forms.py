@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from civicdesk.catalogue.models import AttributeDatatype, Service, ServiceAttribute
 from civicdesk.catalogue.services import plain_number
 from civicdesk.channels.contracts import InboundAttachment
-from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
+from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.core import limits
 from civicdesk.core.tokens import new_token
 from civicdesk.portal.attachments import AttachmentField, attachment_hint

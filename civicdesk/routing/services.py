@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from civicdesk.accounts.selectors import available_agents_in_rota_order
 from civicdesk.accounts.services import mark_assigned
+from civicdesk.routing.kernels.rules import KeywordRuleSpec, first_match, parse_keywords
 from civicdesk.routing.models import KeywordRule, Queue
-from civicdesk.routing.rules import KeywordRuleSpec, first_match, parse_keywords
 
 if TYPE_CHECKING:
     from civicdesk.accounts.models import User

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 import holidays as holidays_lib
 
 from civicdesk.core.priority import Priority
-from civicdesk.sla import business_time
-from civicdesk.sla.clocks import ClockReading, read_due, shift_due
-from civicdesk.sla.escalation import (
+from civicdesk.sla.kernels import business_time
+from civicdesk.sla.kernels.clocks import ClockReading, read_due, shift_due
+from civicdesk.sla.kernels.escalation import (
     Escalation,
     EscalationPolicy,
     LevelRule,

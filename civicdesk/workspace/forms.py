@@ -14,9 +14,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 
 from civicdesk.accounts.selectors import staff_for_assignment
+from civicdesk.cases.kernels.status import CaseStatus, allowed_targets
 from civicdesk.cases.selectors import INBOX_VIEWS, SORTS, InboxFilters
 from civicdesk.cases.services import NewAttachment
-from civicdesk.cases.status import CaseStatus, allowed_targets
 from civicdesk.catalogue.selectors import active_services
 from civicdesk.channels.registry import channel_kinds
 from civicdesk.core.limits import MESSAGE_BODY_MAX_LENGTH

@@ -19,9 +19,9 @@ from civicdesk.api.v1.schemas import (
     ValidationErrorOut,
 )
 from civicdesk.cases import selectors
+from civicdesk.cases.kernels.status import CaseStatus
 from civicdesk.cases.models import CaseEvent
 from civicdesk.cases.services import add_internal_note, reply_to_case
-from civicdesk.cases.status import CaseStatus
 
 router = Router(tags=["cases"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}

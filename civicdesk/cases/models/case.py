@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from civicdesk.cases.status import ACCEPTS_CONTACT, CaseStatus
+from civicdesk.cases.kernels.status import ACCEPTS_CONTACT, CaseStatus
 from civicdesk.core.limits import NAME_MAX_LENGTH, PRIORITY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
 from civicdesk.core.priority import Priority

@@ -9,10 +9,10 @@ from django.db import transaction
 
 from civicdesk.accounts.services import set_availability
 from civicdesk.cases.events import CaseAssigned
+from civicdesk.cases.kernels.status import CaseStatus
 from civicdesk.cases.models import Case
 from civicdesk.cases.services.status import lock_case
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
-from civicdesk.cases.status import CaseStatus
 from civicdesk.core.errors import DomainError
 from civicdesk.routing.selectors import waiting_order, waits_for_assignment_filter
 from civicdesk.routing.services import next_agent_for

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
+from civicdesk.cases.kernels.status import status_after_agent_reply, status_after_citizen_contact
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.selectors import reply_channel
 from civicdesk.cases.services.attachments import NewAttachment, save_attachments
 from civicdesk.cases.services.status import lock_case, record_status_change, set_status, sla_due
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
-from civicdesk.cases.status import status_after_agent_reply, status_after_citizen_contact
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import OutgoingMessage
 from civicdesk.channels.services import queue_delivery

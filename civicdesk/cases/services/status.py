@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from civicdesk.cases.events import StatusChanged
+from civicdesk.cases.kernels.status import FINISHED, CaseStatus, InvalidTransition, check_transition
 from civicdesk.cases.models import Case
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
-from civicdesk.cases.status import FINISHED, CaseStatus, InvalidTransition, check_transition
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
 from civicdesk.sla.services import compute_targets

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicdesk.cases.status import (
+from civicdesk.cases.kernels.status import (
     ACCEPTS_CONTACT,
     TRANSITIONS,
     CaseStatus,

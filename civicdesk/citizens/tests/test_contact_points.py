@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicdesk.citizens.contact_points import InvalidContactPoint, normalise
+from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from civicdesk.routing.rules import (
+from civicdesk.routing.kernels.rules import (
     KeywordRuleSpec,
     first_match,
     fold,

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from civicdesk.sla.business_time import (
+from civicdesk.sla.kernels.business_time import (
     BusinessCalendar,
     ClosedCalendar,
     add_business_time,

@@ -6,13 +6,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from civicdesk.sla.business_time import (
+from civicdesk.sla.kernels.business_time import (
     BusinessCalendar,
     add_business_time,
     business_time_between,
     subtract_business_time,
 )
-from civicdesk.sla.clocks import (
+from civicdesk.sla.kernels.clocks import (
     ClockState,
     Pause,
     counted_time,

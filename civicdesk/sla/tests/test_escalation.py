@@ -3,9 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from civicdesk.sla.business_time import BusinessCalendar
-from civicdesk.sla.clocks import ClockReading, ClockState, read_due
-from civicdesk.sla.escalation import (
+from civicdesk.sla.kernels.business_time import BusinessCalendar
+from civicdesk.sla.kernels.clocks import ClockReading, ClockState, read_due
+from civicdesk.sla.kernels.escalation import (
     ONE_STEP,
     Action,
     Escalation,

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from civicdesk.routing.models import Queue
-from civicdesk.sla.clocks import ClockState
-from civicdesk.sla.escalation import (
+from civicdesk.sla.kernels.clocks import ClockState
+from civicdesk.sla.kernels.escalation import (
     Action,
     EscalationPolicy,
     Level,

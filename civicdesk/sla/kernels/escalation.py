@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from civicdesk.sla.clocks import ClockReading, ClockState
+from civicdesk.sla.kernels.clocks import ClockReading, ClockState
 
 # Lowest first; the same values as the platform's priorities.
 PRIORITY_ORDER: tuple[str, ...] = ("low", "normal", "high", "urgent")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from civicdesk.sla.business_time import (
+from civicdesk.sla.kernels.business_time import (
     BusinessCalendar,
     add_business_time,
     business_time_between,
