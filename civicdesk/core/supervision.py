@@ -62,19 +62,30 @@ class Supervisor:
         self.stable_after = stable_after
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
+        self._started = threading.Event()
+        self._timeout = 15.0
         self._lock = threading.Lock()
         self._monitor = threading.Thread(target=self._watch, name="supervisor", daemon=True)
 
     def start(self) -> None:
-        for child in self.children:
-            self._spawn(child)
+        """Start the children from the monitor thread, which alone spawns and stops them.
+
+        Why one thread: Linux delivers a child's parent-death signal (exit_with_supervisor)
+        when the *thread* that forked it exits. Were children spawned from several threads,
+        a restarted child would get a second SIGTERM when its thread ended during stop(),
+        and a second SIGTERM makes the database worker abandon its task and exit with 1.
+        """
         self._monitor.start()
+        self._started.wait()
 
     def stop(self, *, timeout: float = 15.0) -> None:
         """SIGTERM every child, wait up to `timeout` seconds in all, then SIGKILL the rest."""
+        self._timeout = timeout
         self._stop.set()
         if self._monitor.is_alive():
             self._monitor.join()
+
+    def _stop_children(self, timeout: float) -> None:
         with self._lock:
             running = [c for c in self.children if c.process and c.process.poll() is None]
             for child in running:
@@ -102,12 +113,20 @@ class Supervisor:
         log.info("%s started (pid %s)", child.name, child.process.pid)
 
     def _watch(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                for child in self.children:
-                    self._check(child)
+        try:
+            for child in self.children:
+                self._spawn(child)
+        finally:
+            self._started.set()
+        try:
+            while not self._stop.wait(self.poll_seconds):
+                with self._lock:
+                    if self._stop.is_set():
+                        break
+                    for child in self.children:
+                        self._check(child)
+        finally:
+            self._stop_children(self._timeout)
 
     def _check(self, child: Child) -> None:
         now = time.monotonic()

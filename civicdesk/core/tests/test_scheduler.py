@@ -1,5 +1,7 @@
 """The scheduler loop in one process: failures, overlap and a database that goes away."""
 
+import itertools
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -118,3 +120,49 @@ def test_the_scheduler_survives_a_database_that_is_briefly_unavailable(
     wait_for(lambda: len(runs) > count_while_down, timeout=2, what="a run after recovery")
     scheduler.shut_down(grace_seconds=2)
     assert any(r.message.startswith("Scheduler lease not renewed") for r in caplog.records)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's database-wide write lock")
+def test_the_scheduler_carries_on_through_a_locked_sqlite_database(
+    caplog: pytest.LogCaptureFixture, stop: threading.Event
+) -> None:
+    """Another connection holds the write lock for 2 s, past the busy timeout and the lease."""
+    runs: list[float] = []
+    job = PeriodicJob("test.count", timedelta(seconds=0.05), lambda: runs.append(time.time()))
+    scheduler = Scheduler(jobs={job.name: job}, lease_seconds=1, tick_seconds=0.05)
+    options = connection.settings_dict["OPTIONS"]
+    busy_timeout = options["timeout"]
+    options["timeout"] = 0.2  # read when the scheduler thread connects: fail fast, not in 20 s
+    thread = threading.Thread(target=scheduler.run, args=(stop,), kwargs={"grace_seconds": 2})
+    try:
+        thread.start()
+        wait_for(lambda: runs, timeout=5, what="the first run")
+        locker = sqlite3.connect(connection.settings_dict["NAME"], timeout=5)
+        try:
+            locker.execute("BEGIN IMMEDIATE")
+            locker.execute("UPDATE core_schedulerlease SET holder = holder")
+            time.sleep(2.0)
+        finally:
+            locker.rollback()
+            locker.close()
+        released_at = time.time()
+        wait_for(
+            lambda: [at for at in runs if at > released_at + 0.1],
+            timeout=5,
+            what="a run after the lock was released",
+        )
+        assert thread.is_alive()
+        lease = SchedulerLease.objects.get(name="scheduler")
+        assert lease.holder == scheduler.holder
+        assert lease.expires_at.timestamp() > released_at
+    finally:
+        stop.set()
+        thread.join(10)
+        options["timeout"] = busy_timeout
+    assert not thread.is_alive()
+    failures = [r.message for r in caplog.records if r.message.startswith("Scheduler lease not")]
+    assert failures
+    assert all("database is locked" in message for message in failures)
+    # Leadership lapsed with the lease (1 s) while the lock was held (2 s): no run in between.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(runs)]
+    assert max(gaps) >= 1.0

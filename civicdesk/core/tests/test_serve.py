@@ -1,19 +1,24 @@
-"""`civicdesk serve` on one machine: a worker killed with SIGKILL is replaced; tasks still run."""
+"""`civicdesk serve` on one machine: a worker killed with SIGKILL is replaced; tasks still run.
+
+The children run on the test database (SQLite file or PostgreSQL), already migrated, so the
+test needs no `migrate` of its own and runs on both engines.
+"""
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from civicdesk.core.tests.processes import (
     children_of,
     civicdesk_process,
     command_env,
+    database_env_for_children,
     is_alive,
     kill_if_alive,
     pids_in_log,
@@ -40,18 +45,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _task_statuses(database: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(database) as db:
-        return db.execute(
-            "SELECT task_path, status FROM django_tasks_database_dbtaskresult ORDER BY enqueued_at"
-        ).fetchall()
+def _task_statuses() -> list[tuple[str, str]]:
+    return list(DBTaskResult.objects.order_by("enqueued_at").values_list("task_path", "status"))
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads child processes from /proc")
 def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
-    env = command_env(tmp_path, CIVICDESK_TASK_BACKEND="database")
+    env = command_env(tmp_path, CIVICDESK_TASK_BACKEND="database", **database_env_for_children())
     cli = [sys.executable, "-m", "civicdesk.cli"]
-    subprocess.run([*cli, "migrate", "--no-input"], env=env, check=True, capture_output=True)  # noqa: S603
     port = _free_port()
     log = tmp_path / "serve.log"
     seen: list[int] = []
@@ -83,10 +85,9 @@ def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path
                 text=True,
             )
             assert "Queued: the task worker will process it." in inbound.stderr
-            database = tmp_path / "civicdesk.sqlite3"
             wait_for(
                 lambda: (
-                    _task_statuses(database)
+                    _task_statuses()
                     == [("civicdesk.channels.tasks.process_inbound_payload", "SUCCESSFUL")]
                 ),
                 timeout=15,

@@ -12,7 +12,7 @@ from civicdesk.channels.services import sweep
 class Command(BaseCommand):
     help = (
         "Enqueue payloads and deliveries that were never picked up or were abandoned by a "
-        "worker, and try deliveries whose retry is due. `civicdesk serve` runs this every minute."
+        "worker, and try deliveries whose retry is due. The scheduler runs this every minute."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
