@@ -9,10 +9,12 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from civicdesk.accounts.models import User
+from civicdesk.cases.answer_search import AnswerTextContains
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Attachment, Case, CaseEvent
 from civicdesk.catalogue.selectors import attributes_by_code
+from civicdesk.citizens.selectors import citizen_ids_matching
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest
 from civicdesk.routing.models import Queue
@@ -67,14 +69,25 @@ def inbox_queryset(*, user: User, filters: InboxFilters) -> QuerySet[Case]:
         query = query.filter(queue_id=filters.queue_id)
     if filters.priority:
         query = query.filter(priority=filters.priority)
-    if filters.search:
-        term = filters.search.strip()
-        query = query.filter(
-            Q(reference__iexact=term)
-            | Q(subject__icontains=term)
-            | Q(citizen__full_name__icontains=term)
-        )
+    if filters.search.strip():
+        query = query.filter(_search_condition(filters.search.strip()))
     return query.order_by(*SORTS.get(filters.sort, SORTS["sla"]), "-id")
+
+
+def _search_condition(term: str) -> Q:
+    """What the inbox search finds, within every other filter: one WHERE, subqueries only.
+
+    The exact reference; the term in the subject, the citizen's name or a written answer (where
+    addresses live, see `answer_search`); the citizen's email or phone (`citizen_ids_matching`).
+    No query of its own, so the inbox keeps its constant query count.
+    """
+    return (
+        Q(reference__iexact=term)
+        | Q(subject__icontains=term)
+        | Q(citizen__full_name__icontains=term)
+        | Q(citizen_id__in=citizen_ids_matching(term))
+        | Q(AnswerTextContains(term))
+    )
 
 
 def inbox_page(

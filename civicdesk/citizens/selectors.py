@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from civicdesk.citizens.kernels.contact_points import normalise
+from civicdesk.citizens.kernels.contact_points import (
+    ContactKind,
+    InvalidContactPoint,
+    normalise,
+    normalise_phone,
+)
 from civicdesk.citizens.models import ContactPoint
 
 if TYPE_CHECKING:
     from civicdesk.citizens.services import ContactInput
+
+# What a typed phone number may hold: digits and the usual separators. Anything else (letters
+# of a reference or a street) is not read as a phone, so keypad letters never become digits.
+_PHONE_TYPED = re.compile(r"^[\d\s+\-().]+$")
+_PHONE_MIN_DIGITS = 6
 
 
 def contact_points_of(*, citizen_id: int) -> QuerySet[ContactPoint]:
@@ -43,3 +54,28 @@ def citizen_has_contact_point(*, citizen_id: int, contacts: Sequence[ContactInpu
 def first_contact_value(*, citizen_id: int, kind: str) -> str | None:
     point = ContactPoint.objects.filter(citizen_id=citizen_id, kind=kind).order_by("id").first()
     return point.value if point else None
+
+
+def citizen_ids_matching(query: str) -> QuerySet[ContactPoint, int]:
+    """Ids of citizens with a contact point the search `query` names, as a lazy subquery.
+
+    An email is matched case-insensitively (stored points are lower-case), in part too when the
+    query holds an @ ("sam@", "@mail.example"); a phone number is read the way stored points were
+    normalised (default region `CIVICDESK_DEFAULT_REGION`, any spacing, dashes, national or
+    E.164) and matched exactly on phone and WhatsApp points. Normalising costs no query; used in
+    `citizen_id__in=` the result adds no query either. Nothing recognisable: an empty queryset.
+    """
+    term = query.strip()
+    match = Q()
+    if "@" in term:
+        match |= Q(kind=ContactKind.EMAIL, value__contains=term.lower())
+    if _PHONE_TYPED.match(term) and sum(c.isdigit() for c in term) >= _PHONE_MIN_DIGITS:
+        try:
+            phone = normalise_phone(term, default_region=settings.CIVICDESK_DEFAULT_REGION)
+        except InvalidContactPoint:
+            pass
+        else:
+            match |= Q(kind__in=[ContactKind.PHONE, ContactKind.WHATSAPP], value=phone)
+    if not match:
+        return ContactPoint.objects.none().values_list("citizen_id", flat=True)
+    return ContactPoint.objects.filter(match).values_list("citizen_id", flat=True)

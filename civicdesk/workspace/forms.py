@@ -70,7 +70,7 @@ class InboxFilterForm(forms.Form):
         max_length=100,
         strip=True,
         label="Search",
-        help_text="Reference, subject or citizen name",
+        help_text="Reference, subject, citizen name, email or phone, or address",
         widget=forms.SearchInput(attrs={"autocomplete": "off"}),
     )
     sort = forms.ChoiceField(required=False, choices=list(SORT_LABELS.items()))
