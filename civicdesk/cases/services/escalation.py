@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from civicdesk.accounts.selectors import supervisor_ids_of_teams
+from civicdesk.cases.clock_reading import review_case_clocks
 from civicdesk.cases.events import CaseAssigned, SlaBreached, SlaWarned
 from civicdesk.cases.kernels.status import FINISHED
 from civicdesk.cases.models import Case
-from civicdesk.cases.services.sla_clock import review_case_clocks
 from civicdesk.cases.services.status import lock_case, sla_due
 from civicdesk.cases.services.timeline import add_entry, case_state
 from civicdesk.core.clock import now as clock_now

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from civicdesk.cases.clock_reading import review_case_clocks, running_due_times
 from civicdesk.cases.events import SlaClockPaused, SlaClockResumed
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Case
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
-from civicdesk.sla.services import ClockReview, Marker, Target, resume_due_times, review_clocks
+from civicdesk.sla.services import Marker, Target, resume_due_times
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -27,28 +28,6 @@ CLOCK_FIELDS = [
     "resolution_due_at",
     "sla_due_at",
 ]
-
-
-def running_due_times(case: Case) -> dict[Target, datetime | None]:
-    """The due times of the clocks still running: none once finished; no first response
-    clock once someone answered."""
-    if case.status_value in FINISHED:
-        return {Target.FIRST_RESPONSE: None, Target.RESOLUTION: None}
-    first = None if case.first_responded_at is not None else case.first_response_due_at
-    return {Target.FIRST_RESPONSE: first, Target.RESOLUTION: case.resolution_due_at}
-
-
-def review_case_clocks(case: Case, *, now: datetime) -> ClockReview:
-    """The case's clocks at `now` and the escalations due (writes nothing; two queries)."""
-    return review_clocks(
-        policy_id=case.sla_policy_id,
-        due_times=running_due_times(case),
-        paused_at=case.sla_paused_at,
-        escalated=case.sla_escalated,
-        priority=case.priority,
-        queue_id=case.queue_id,
-        now=now,
-    )
 
 
 def schedule_check(case: Case, *, at: datetime) -> None:
