@@ -127,13 +127,16 @@ class SlaWarned(CaseChange, kind="case.sla.warned"):
     """A clock (`target`: first_response or resolution) entered its warning time. Private.
 
     `due_at` ISO 8601 UTC; `remaining_minutes` business minutes left when it was seen;
-    `actions` the escalation steps applied (notify_supervisor, raise_priority, reassign).
+    `actions` the escalation steps applied (notify_supervisor, raise_priority, reassign);
+    `notified_ids` the supervisors told live (also sent to their user groups), whose
+    workspaces show an alert.
     """
 
     target: str
     due_at: str = ""
     remaining_minutes: int = 0
     actions: tuple[str, ...] = ()
+    notified_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,3 +147,4 @@ class SlaBreached(CaseChange, kind="case.sla.breached"):
     due_at: str = ""
     remaining_minutes: int = 0
     actions: tuple[str, ...] = ()
+    notified_ids: tuple[int, ...] = ()

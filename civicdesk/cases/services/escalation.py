@@ -92,6 +92,7 @@ def _apply(case: Case, escalation: Escalation, *, now: datetime) -> list[str]:
             reassigned = True
         elif step.action is Action.NOTIFY_SUPERVISOR:
             notify = True
+    notified = supervisor_ids_of_teams(team_ids=team_ids) if notify else []
     cls = SlaWarned if escalation.marker.level is Level.WARNING else SlaBreached
     event = cls(
         **case_state(case),
@@ -99,6 +100,7 @@ def _apply(case: Case, escalation: Escalation, *, now: datetime) -> list[str]:
         due_at=escalation.due_at.isoformat() if escalation.due_at else "",
         remaining_minutes=int(escalation.remaining.total_seconds() // 60),
         actions=tuple(step.action.value for step in escalation.steps),
+        notified_ids=tuple(notified),
     )
     add_entry(case=case, event=event, at=now)
     if reassigned:
@@ -115,9 +117,6 @@ def _apply(case: Case, escalation: Escalation, *, now: datetime) -> list[str]:
             ),
             at=now,
         )
-    groups = [WORKSPACE_GROUP]
-    if notify:
-        groups += [user_group(pk) for pk in supervisor_ids_of_teams(team_ids=team_ids)]
-    publish(event, groups=groups)
+    publish(event, groups=[WORKSPACE_GROUP, *(user_group(pk) for pk in notified)])
     case.sla_due_at = sla_due(case)
     return [*changed, "sla_due_at"]

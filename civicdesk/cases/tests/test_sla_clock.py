@@ -166,6 +166,7 @@ def test_the_job_warns_then_escalates_the_breach_once_with_a_frozen_clock(
     assert warned.groups == ["workspace", user_group(riverton.supervisor.pk)]
     assert warned.data["remaining_minutes"] == 29
     assert warned.data["actions"] == ["notify_supervisor"]
+    assert warned.data["notified_ids"] == [riverton.supervisor.pk]
     # The same minute again, or any time before the due time: nothing twice.
     assert escalate_due_cases(now=london(2026, 11, 23, 10, 31)) == 0
     assert escalate_due_cases(now=london(2026, 11, 23, 10, 59)) == 0
