@@ -216,3 +216,32 @@ def test_a_run_takes_a_bounded_batch_oldest_check_first(escalating: Any) -> None
     second.refresh_from_db()
     assert second.sla_escalated == ["first_response:warning"]
     assert first.sla_check_at == datetime(2026, 11, 23, 11, tzinfo=UTC)
+
+
+def test_the_migration_links_existing_cases_to_their_policy_and_schedules_open_ones(
+    riverton: Any,
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("civicdesk.cases.migrations.0005_case_sla_clock")
+    open_one = _open(riverton, at=london(2026, 11, 23, 9))
+    finished = _open(riverton, at=london(2026, 11, 23, 9))
+    Case.objects.filter(pk=open_one.pk).update(sla_policy=None, sla_check_at=None)
+    Case.objects.filter(pk=finished.pk).update(
+        sla_policy=None, sla_check_at=None, status="closed", sla_due_at=None
+    )
+
+    migration.link_policies_and_schedule_checks(apps, None)
+
+    open_one.refresh_from_db()
+    finished.refresh_from_db()
+    assert (open_one.sla_policy_id, finished.sla_policy_id) == (riverton.policy.pk,) * 2
+    assert open_one.sla_check_at is not None
+    assert finished.sla_check_at is None
+    # Checked at once: the job's first look escalates both clocks, long missed by now.
+    assert escalate_due_cases(now=open_one.sla_check_at) == 2
+    open_one.refresh_from_db()
+    assert open_one.sla_escalated == ["first_response:breach", "resolution:breach"]
+    assert open_one.sla_check_at is None
