@@ -68,7 +68,9 @@ def resume_clock(case: Case, *, at: datetime) -> None:
             Target.RESOLUTION: case.resolution_due_at,
         },
         paused_at=paused_at,
-        resumed_at=at,
+        # History written out of order (imports, the demo's backdating) may stamp the reply
+        # before the pause: it then covered no time and shifts nothing.
+        resumed_at=max(at, paused_at),
     )
     case.first_response_due_at = shifted[Target.FIRST_RESPONSE]
     case.resolution_due_at = shifted[Target.RESOLUTION]
