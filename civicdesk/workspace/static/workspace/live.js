@@ -92,7 +92,7 @@
     link.textContent = slaWords(kind, data);
     var close = document.createElement("button");
     close.type = "button";
-    close.className = "sla-alert__close";
+    close.className = "button button--secondary sla-alert__close";
     close.textContent = "Dismiss";
     close.addEventListener("click", function () { item.remove(); });
     item.appendChild(link);
