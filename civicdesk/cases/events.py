@@ -102,3 +102,49 @@ class HistoryRecorded(CaseChange, kind="case.history.recorded"):
 
     original_kind: str
     details: str = ""
+
+
+# --- service-level clocks (see docs/architecture.md, "SLA clocks, pauses and escalation") ---
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaClockPaused(CaseChange, kind="case.sla.paused"):
+    """The case waits on the citizen: its clocks stopped counting. Private."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaClockResumed(CaseChange, kind="case.sla.resumed"):
+    """The wait ended (the citizen answered, or the case moved on); clocks count again.
+
+    `due_at` (ISO 8601, UTC) is the next due time after the shift, "" none. Private.
+    """
+
+    due_at: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaWarned(CaseChange, kind="case.sla.warned"):
+    """A clock (`target`: first_response or resolution) entered its warning time. Private.
+
+    `due_at` ISO 8601 UTC; `remaining_minutes` business minutes left when it was seen;
+    `actions` the escalation steps applied (notify_supervisor, raise_priority, reassign);
+    `notified_ids` the supervisors told live (also sent to their user groups), whose
+    workspaces show an alert.
+    """
+
+    target: str
+    due_at: str = ""
+    remaining_minutes: int = 0
+    actions: tuple[str, ...] = ()
+    notified_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaBreached(CaseChange, kind="case.sla.breached"):
+    """A clock's due time passed. Private; fields as `SlaWarned` (`remaining_minutes` < 0)."""
+
+    target: str
+    due_at: str = ""
+    remaining_minutes: int = 0
+    actions: tuple[str, ...] = ()
+    notified_ids: tuple[int, ...] = ()

@@ -39,6 +39,10 @@ from civicdesk.cases.events import (
     MessageReceived,
     NoteAdded,
     ReplySent,
+    SlaBreached,
+    SlaClockPaused,
+    SlaClockResumed,
+    SlaWarned,
     StatusChanged,
 )
 from civicdesk.cases.kernels.status import CaseStatus
@@ -270,6 +274,68 @@ def _history(event: HistoryRecorded, entry: CaseEvent, audience: Audience) -> En
     title = f"Recorded before typed history ({event.original_kind})"
     details = (("Details", event.details),) if event.details else ()
     return view(entry, title=title, css_class="history", icon="archive", details=details)
+
+
+_TARGET_LABELS = {"first_response": "First response", "resolution": "Resolution"}
+_ACTION_LABELS = {
+    "notify_supervisor": "supervisor notified",
+    "raise_priority": "priority raised",
+    "reassign": "reassigned",
+}
+
+
+def _sla_details(due_at: str, actions: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    details: list[tuple[str, str]] = []
+    if due_at:
+        details.append(("Due", datetime.fromisoformat(due_at).strftime("%Y-%m-%d %H:%M UTC")))
+    if actions:
+        details.append(("Escalation", ", ".join(_ACTION_LABELS.get(a, a) for a in actions)))
+    return tuple(details)
+
+
+@presents(SlaClockPaused, public=False)
+def _sla_paused(event: SlaClockPaused, entry: CaseEvent, audience: Audience) -> EntryView:
+    return view(
+        entry,
+        title="Service-level clock paused: waiting on the citizen",
+        css_class="sla",
+        icon="pause",
+    )
+
+
+@presents(SlaClockResumed, public=False)
+def _sla_resumed(event: SlaClockResumed, entry: CaseEvent, audience: Audience) -> EntryView:
+    return view(
+        entry,
+        title="Service-level clock resumed",
+        css_class="sla",
+        icon="play",
+        details=_sla_details(event.due_at, ()),
+    )
+
+
+@presents(SlaWarned, public=False)
+def _sla_warned(event: SlaWarned, entry: CaseEvent, audience: Audience) -> EntryView:
+    target = _TARGET_LABELS.get(event.target, event.target)
+    return view(
+        entry,
+        title=f"{target} target due soon ({event.remaining_minutes} business minutes left)",
+        css_class="sla-warning",
+        icon="clock",
+        details=_sla_details(event.due_at, event.actions),
+    )
+
+
+@presents(SlaBreached, public=False)
+def _sla_breached(event: SlaBreached, entry: CaseEvent, audience: Audience) -> EntryView:
+    target = _TARGET_LABELS.get(event.target, event.target)
+    return view(
+        entry,
+        title=f"{target} target missed",
+        css_class="sla-breached",
+        icon="alarm",
+        details=_sla_details(event.due_at, event.actions),
+    )
 
 
 def _present_unknown(event: None, entry: CaseEvent, audience: Audience) -> EntryView:

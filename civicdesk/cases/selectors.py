@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -10,6 +11,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from civicdesk.accounts.models import User
 from civicdesk.cases.answer_search import AnswerTextContains
+from civicdesk.cases.clock_reading import review_case_clocks, running_due_times
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Attachment, Case, CaseEvent
@@ -18,6 +20,7 @@ from civicdesk.citizens.selectors import citizen_ids_matching
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest
 from civicdesk.routing.models import Queue
+from civicdesk.sla.services import ClockReading, Level, Marker, Target
 
 INBOX_VIEWS = ("mine", "team", "unassigned", "all")
 SORTS = {
@@ -270,3 +273,57 @@ def reply_channel(case: Case) -> str:
         .first()
     )
     return last_in or case.channel
+
+
+# --- service-level clocks for pages (the inbox flag, the case's SLA panel) -------------------
+# `sla_flag` is pure over the case's own columns, so the inbox shows it per row without a
+# query: a clock in its warning time or breached has its marker recorded by the escalation job
+# (within a minute), and a waiting case is paused. `sla_panel` reads the clocks with the
+# calendar (`sla.services.review_clocks`, two queries) for one case's page.
+
+FLAG_LABELS = {"paused": "Paused", "warning": "Warning", "breached": "Breached"}
+
+
+def sla_flag(case: Case, *, now: datetime) -> str:
+    """ "paused", "breached", "warning" or "" for the case; no query."""
+    if case.status_value in FINISHED:
+        return ""
+    if case.sla_paused_at is not None:
+        return "paused"
+    running = {target for target, due in running_due_times(case).items() if due is not None}
+    levels = set()
+    for text in case.sla_escalated:
+        marker = Marker.parse(text)
+        if marker.target in running:
+            levels.add(marker.level)
+    if Level.BREACH in levels or (case.sla_due_at is not None and case.sla_due_at <= now):
+        return "breached"
+    return "warning" if Level.WARNING in levels else ""
+
+
+@dataclass(frozen=True)
+class ClockLine:
+    label: str  # "First response", "Resolution"
+    state: str  # running, paused, warning, breached
+    remaining: timedelta  # business time; negative when overdue
+
+
+@dataclass(frozen=True)
+class SlaPanel:
+    flag: str
+    paused_at: datetime | None
+    clocks: tuple[ClockLine, ...]
+
+
+_LABELS = {Target.FIRST_RESPONSE: "First response", Target.RESOLUTION: "Resolution"}
+
+
+def sla_panel(*, case: Case, now: datetime) -> SlaPanel:
+    """The case's clocks at `now` in business time (paused: the time that will be left)."""
+    readings: dict[Target, ClockReading] = review_case_clocks(case, now=now).readings
+    clocks = tuple(
+        ClockLine(_LABELS[target], readings[target].state.value, readings[target].remaining)
+        for target in Target
+        if target in readings
+    )
+    return SlaPanel(flag=sla_flag(case, now=now), paused_at=case.sla_paused_at, clocks=clocks)

@@ -28,3 +28,8 @@ def waits_for_assignment_filter(*, agent_id: int) -> dict[str, object]:
     still excludes finished cases, whose statuses are its own.
     """
     return {"assignee__isnull": True, "queue__team__members": agent_id, "queue__auto_assign": True}
+
+
+def queue_by_id(*, queue_id: int) -> Queue | None:
+    """The queue with this id, None if it was deleted (one query)."""
+    return Queue.objects.filter(pk=queue_id).first()

@@ -19,8 +19,10 @@ from civicdesk.core.priority import Priority
 from civicdesk.sla.kernels import business_time
 from civicdesk.sla.kernels.clocks import ClockReading, read_due, shift_due
 from civicdesk.sla.kernels.escalation import (
+    Action,
     Escalation,
     EscalationPolicy,
+    Level,
     LevelRule,
     Marker,
     Target,
@@ -34,6 +36,22 @@ from civicdesk.sla.models import (
     SlaPolicy,
     SlaTarget,
 )
+
+# The kernels' vocabulary, for apps that may import only this module.
+__all__ = [
+    "Action",
+    "ClockReading",
+    "ClockReview",
+    "Escalation",
+    "Level",
+    "Marker",
+    "SlaTargets",
+    "Target",
+    "compute_targets",
+    "escalation_policy",
+    "resume_due_times",
+    "review_clocks",
+]
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,16 @@ class Case(TimeStampedModel):
     # The next target that can still be met or missed; inbox sorts by it.
     sla_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # --- service-level clock (see docs/architecture.md, "SLA clocks, pauses and escalation")
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # While the case waits on the citizen its clocks are paused from this instant.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    # When a clock can next warn or breach; the periodic escalation job finds cases by it.
+    sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Markers of escalations already run, e.g. "first_response:warning".
+    sla_escalated = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,6 +10,7 @@ from civicdesk.cases.services.assignment import (
     set_agent_available,
 )
 from civicdesk.cases.services.attachments import NewAttachment
+from civicdesk.cases.services.escalation import escalate_due_cases
 from civicdesk.cases.services.messages import (
     ReplyOutcome,
     add_internal_note,
@@ -29,6 +30,7 @@ __all__ = [
     "add_internal_note",
     "assign_case",
     "change_case_status",
+    "escalate_due_cases",
     "issue_status_token",
     "next_reference",
     "open_case",

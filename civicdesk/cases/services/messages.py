@@ -13,6 +13,7 @@ from civicdesk.cases.kernels.status import status_after_agent_reply, status_afte
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.selectors import reply_channel
 from civicdesk.cases.services.attachments import NewAttachment, save_attachments
+from civicdesk.cases.services.sla_clock import CLOCK_FIELDS, schedule_check
 from civicdesk.cases.services.status import lock_case, record_status_change, set_status, sla_due
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
 from civicdesk.channels import registry
@@ -122,6 +123,9 @@ def reply_to_case(
     new_status = status_after_agent_reply(case.status_value)
     if new_status != case.status_value:
         update += set_status(case, new_status, at=at)
+    # The first response clock stopped: the next check is the resolution clock's.
+    schedule_check(case, at=at)
+    update += CLOCK_FIELDS
     event = ReplySent(**case_state(case), channel=channel)
     entry = add_entry(
         case=case,

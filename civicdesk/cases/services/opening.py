@@ -9,6 +9,7 @@ from django.db import transaction
 from civicdesk.cases.events import CaseAssigned, CaseClassified, CaseOpened
 from civicdesk.cases.models import Case
 from civicdesk.cases.services.references import next_reference
+from civicdesk.cases.services.sla_clock import schedule_check
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
 from civicdesk.core.clock import now
 from civicdesk.core.limits import SUBJECT_MAX_LENGTH
@@ -32,6 +33,7 @@ def _apply_sla(case: Case, *, start: datetime) -> None:
     )
     if targets is None:
         return
+    case.sla_policy_id = targets.policy_id
     case.sla_policy_name = targets.policy_name
     case.first_response_due_at = targets.first_response_due_at
     case.resolution_due_at = targets.resolution_due_at
@@ -91,6 +93,7 @@ def open_case(
     _apply_sla(case, start=at)
     route = route_new_case(service=service)
     case.queue, case.assignee = route.queue, route.assignee
+    schedule_check(case, at=at)
     case.save()
     opened = CaseOpened(
         **case_state(case), channel=channel, service=service.name if service else ""

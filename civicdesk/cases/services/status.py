@@ -10,6 +10,14 @@ from django.db import transaction
 from civicdesk.cases.events import StatusChanged
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus, InvalidTransition, check_transition
 from civicdesk.cases.models import Case
+from civicdesk.cases.services.sla_clock import (
+    CLOCK_FIELDS,
+    forget_resolution_escalations,
+    pause_clock,
+    record_clock_change,
+    resume_clock,
+    schedule_check,
+)
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
@@ -54,24 +62,31 @@ def set_status(case: Case, target: CaseStatus, *, at: datetime) -> list[str]:
     """Move the case to `target` in memory, with its service-level consequences.
 
     A finished case stops its clocks; a reopened one gets a fresh resolution target from the
-    moment it came back. Returns the fields changed, for the caller's save; the caller records
-    the `StatusChanged` entry (see `record_status_change`) once the case is in its final state.
+    moment it came back. Waiting on the citizen pauses the clocks (`SlaClockPaused`); leaving
+    the wait resumes them with due times moved by the business time it covered
+    (`SlaClockResumed`), and the next escalation check is scheduled. Returns the fields
+    changed, for the caller's save; the caller records the `StatusChanged` entry (see
+    `record_status_change`) once the case is in its final state.
     """
+    was_waiting = case.status_value is CaseStatus.WAITING
     case.status = target.value
     if target in FINISHED:
         case.resolved_at = case.resolved_at or at
     else:
         case.resolved_at = None
+    if was_waiting and target is not CaseStatus.WAITING:
+        resume_clock(case, at=at)
     if target is CaseStatus.REOPENED:
-        targets = compute_targets(
-            policy_id=case.service.sla_policy_id if case.service else None,
-            priority=case.priority,
-            start=at,
-        )
+        targets = compute_targets(policy_id=case.sla_policy_id, priority=case.priority, start=at)
         if targets is not None:
             case.resolution_due_at = targets.resolution_due_at
+        forget_resolution_escalations(case)
     case.sla_due_at = sla_due(case)
-    return ["status", "resolved_at", "resolution_due_at", "sla_due_at"]
+    if target is CaseStatus.WAITING:
+        pause_clock(case, at=at)
+    else:
+        schedule_check(case, at=at)
+    return ["status", "resolved_at", *CLOCK_FIELDS]
 
 
 def record_status_change(
@@ -80,12 +95,17 @@ def record_status_change(
     """The timeline entry of a move `set_status` made; returns its event."""
     event = StatusChanged(**case_state(case), previous=previous, automatic=automatic)
     add_entry(case=case, event=event, at=at, author=by)
+    record_clock_change(case, previous=previous, at=at)
     return event
 
 
 @transaction.atomic
-def change_case_status(*, case: Case, status: str, by: User) -> StatusOutcome:
-    """Move the case along the workflow; a move the table does not allow changes nothing."""
+def change_case_status(
+    *, case: Case, status: str, by: User, at: datetime | None = None
+) -> StatusOutcome:
+    """Move the case along the workflow; a move the table does not allow changes nothing.
+
+    `at` is when the move happened (default: now); imports and tests pass it."""
     lock_case(case)
     try:
         target = CaseStatus(status)
@@ -93,7 +113,7 @@ def change_case_status(*, case: Case, status: str, by: User) -> StatusOutcome:
     except ValueError as exc:
         message = str(exc) if isinstance(exc, InvalidTransition) else f"Unknown status {status!r}"
         raise DomainError(message) from exc
-    at = now()
+    at = at or now()
     previous = case.status
     update = ["updated_at", "last_activity_at", *set_status(case, target, at=at)]
     case.last_activity_at = at

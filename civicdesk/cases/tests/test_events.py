@@ -67,6 +67,7 @@ def test_presenters_keep_private_entries_from_citizens_in_both_languages(riverto
         "case.assigned",
         "case.message.received",
         "case.status.changed",
+        "case.sla.paused",
         "case.note.added",
     ]
     staff = [present_entry(e, audience=Audience.STAFF) for e in entries]
@@ -75,6 +76,7 @@ def test_presenters_keep_private_entries_from_citizens_in_both_languages(riverto
         ("Assigned to Ann Abbott in Waste automatically", False, False),
         (f"Message from {case.citizen} by Web portal", True, False),
         ("Status changed from New to Waiting by Ann Abbott", True, False),
+        ("Service-level clock paused: waiting on the citizen", False, False),
         ("Internal note by Ann Abbott", False, True),
     ]
     for language, titles in (

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from civicdesk.cases.selectors import FLAG_LABELS, sla_flag
 from civicdesk.channels.registry import channel_kinds
 from civicdesk.workspace.due import due_state
 from civicdesk.workspace.forms import status_label as _status_label
@@ -35,6 +37,24 @@ def due(
         "relative": relative,
         "dom_id": dom_id,
     }
+
+
+@register.simple_tag
+def sla_badge(case: Any, now: datetime) -> str:
+    """The case's service-level flag in words (Paused, Warning, Breached); no query."""
+    flag = sla_flag(case, now=now)
+    if not flag:
+        return ""
+    return format_html('<span class="sla-flag sla-flag--{}">{}</span> ', flag, FLAG_LABELS[flag])
+
+
+@register.filter
+def business_duration(value: timedelta) -> str:
+    """A business-time amount as "3 h 20 min" ("overdue by …" when negative)."""
+    minutes = int(abs(value.total_seconds()) // 60)
+    hours, rest = divmod(minutes, 60)
+    text = f"{hours} h {rest} min" if hours else f"{rest} min"
+    return f"overdue by {text}" if value < timedelta(0) else f"{text} left"
 
 
 @register.filter

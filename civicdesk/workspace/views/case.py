@@ -16,6 +16,7 @@ from civicdesk.cases.selectors import (
     answered_questions,
     citizen_cases,
     reply_channel,
+    sla_panel,
     timeline,
 )
 from civicdesk.citizens.selectors import contact_points_of
@@ -61,6 +62,7 @@ def case_context(
         "answers": answered_questions(case=case),
         "reply_channel": reply_channel(case),
         "now": now(),
+        "sla_panel": sla_panel(case=case, now=now()),
         **forms,
     }
 

@@ -62,9 +62,43 @@
         return mine || ref === currentCase() ? "New message from the citizen on " + ref : "";
       case "case.assigned":
         return mine ? "Case " + ref + " assigned to you" : "";
+      case "case.sla.warned":
+      case "case.sla.breached":
+        return mine ? slaWords(kind, data) : "";
       default:
         return "";
     }
+  }
+
+  function slaWords(kind, data) {
+    var target = data.target === "resolution" ? "Resolution" : "First response";
+    if (kind === "case.sla.breached") return target + " target missed on " + data.reference;
+    return target + " target due soon on " + data.reference;
+  }
+
+  // A supervisor told of an escalation (their id in `notified_ids`) gets an alert that stays
+  // until dismissed, announced assertively; others only see the inbox refresh.
+  function alertSupervisor(kind, data) {
+    var ids = (data.notified_ids || []).map(String);
+    if (ids.indexOf(userId) === -1) return;
+    var box = document.getElementById("sla-alerts");
+    if (!box) return;
+    var item = document.createElement("div");
+    item.className = "sla-alert sla-alert--" + (kind === "case.sla.breached" ? "breached" : "warning");
+    item.setAttribute("role", "alert");
+    var link = document.createElement("a");
+    // The inbox is the workspace root; case pages live under it.
+    link.href = (body.dataset.inboxUrl || "/") + "cases/" + encodeURIComponent(data.reference || "") + "/";
+    link.textContent = slaWords(kind, data);
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "button button--secondary sla-alert__close";
+    close.textContent = "Dismiss";
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(link);
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(close);
+    box.appendChild(item);
   }
 
   function handle(event) {
@@ -75,6 +109,7 @@
     if (kind.indexOf("case.") === 0) {
       trigger("cases-changed", { kind: kind, reference: ref });
       announce(describe(kind, data));
+      if (kind === "case.sla.warned" || kind === "case.sla.breached") alertSupervisor(kind, data);
     }
     if (ref && ref === currentCase()) {
       trigger("case-changed", { kind: kind, reference: ref });
