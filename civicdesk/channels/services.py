@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -20,8 +22,10 @@ from django.db.models import F, Q
 from civicdesk.channels import delivery_policy, registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
+    AttachmentRef,
     DeliveryOutcome,
     DeliveryResult,
+    DeliveryRoute,
     InboundMessage,
     InvalidPayload,
     NoMessage,
@@ -36,6 +40,7 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.channels.routes import attachment_to_json, route_key, route_to_json
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.core.limits import SUBJECT_MAX_LENGTH
@@ -181,9 +186,9 @@ def process_payload(*, payload_id: int) -> InboundPayload:
     try:
         with transaction.atomic():
             message = parse_stored_payload(payload)
-            result = registry.inbound_handler()(message, payload.pk)
-            if isinstance(result, str):
-                result = registry.InboundOutcome(case_reference=result)
+            result = registry.call_inbound_handler(
+                message, payload_id=payload.pk, account_id=payload.account_id
+            )
             payload.status = PayloadStatus.PROCESSED
             payload.error = ""
             payload.result_reference = result.case_reference
@@ -235,24 +240,62 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
 
 
 def queue_delivery(
-    *, message: OutgoingMessage, account: ChannelAccount | None = None
+    *,
+    message: OutgoingMessage,
+    account: ChannelAccount | None = None,
+    attachments: Sequence[AttachmentRef] = (),
+    fallbacks: Sequence[DeliveryRoute] = (),
+    last_inbound_at: datetime | None = None,
 ) -> OutboundDelivery:
     """Queue one message for sending after the current transaction commits.
 
-    The one guard every outbound path passes: private content is refused here.
+    The one guard every outbound path passes: private content is refused here. `attachments`
+    are files already in the default storage (loaded at send time); `fallbacks` are the routes
+    to try, in order, when this one fails permanently or its reply window is closed;
+    `last_inbound_at` is when the citizen last wrote on this route.
     """
     if message.is_private:
         raise PrivateMessageRefused("Internal notes are never sent to citizens.")
     adapter = registry.adapter_for(message.channel)
     if adapter.needs_recipient and not message.recipient:
         raise DomainError(f"No {adapter.label} address to reply to for this citizen.")
-    delivery = OutboundDelivery.objects.create(
+    route = DeliveryRoute(
         channel=message.channel,
-        account=account,
         recipient=message.recipient,
+        account_id=account.pk if account else None,
+        last_inbound_at=last_inbound_at,
+    )
+    return _create_delivery(
+        message=message,
+        route=route,
+        attachments=[attachment_to_json(a) for a in attachments],
+        fallbacks=[route_to_json(r) for r in fallbacks],
+        tried=[route_key(route)],
+    )
+
+
+def _create_delivery(
+    *,
+    message: OutgoingMessage,
+    route: DeliveryRoute,
+    attachments: list[dict[str, str]],
+    fallbacks: list[dict[str, Any]],
+    tried: list[list[Any]],
+) -> OutboundDelivery:
+    """Store one delivery and enqueue its sending after commit."""
+    delivery = OutboundDelivery.objects.create(
+        channel=route.channel,
+        account_id=route.account_id,
+        recipient=route.recipient,
+        recipient_kind=message.recipient_kind,
         subject=message.subject[:SUBJECT_MAX_LENGTH],
         body=message.body,
         thread_reference=message.thread_reference,
+        is_automatic=message.is_automatic,
+        attachments=attachments,
+        fallbacks=fallbacks,
+        tried_routes=tried,
+        last_inbound_at=route.last_inbound_at,
     )
     from civicdesk.channels.tasks import deliver
 
