@@ -1,4 +1,5 @@
-"""Delivery routes and attachment refs as the JSON a delivery stores them in. Pure."""
+"""Delivery routes and attachment refs as the JSON a delivery stores them in, and the one
+place a delivery row is created (for a first route and for each fallback)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from civicdesk.channels.contracts import AttachmentRef, DeliveryRoute
+from django.db import transaction
+
+from civicdesk.channels.contracts import AttachmentRef, DeliveryRoute, OutgoingMessage
+from civicdesk.channels.models import OutboundDelivery
+from civicdesk.core.limits import SUBJECT_MAX_LENGTH
 
 
 def route_to_json(route: DeliveryRoute) -> dict[str, Any]:
@@ -48,3 +53,32 @@ def attachment_from_json(data: Mapping[str, Any]) -> AttachmentRef:
         filename=str(data["filename"]),
         content_type=str(data.get("content_type") or "application/octet-stream"),
     )
+
+
+def create_delivery(
+    *,
+    message: OutgoingMessage,
+    route: DeliveryRoute,
+    attachments: list[dict[str, str]],
+    fallbacks: list[dict[str, Any]],
+    tried: list[list[Any]],
+) -> OutboundDelivery:
+    """Store one delivery on `route` and enqueue its sending after commit."""
+    delivery = OutboundDelivery.objects.create(
+        channel=route.channel,
+        account_id=route.account_id,
+        recipient=route.recipient,
+        recipient_kind=message.recipient_kind,
+        subject=message.subject[:SUBJECT_MAX_LENGTH],
+        body=message.body,
+        thread_reference=message.thread_reference,
+        is_automatic=message.is_automatic,
+        attachments=attachments,
+        fallbacks=fallbacks,
+        tried_routes=tried,
+        last_inbound_at=route.last_inbound_at,
+    )
+    from civicdesk.channels.tasks import deliver
+
+    transaction.on_commit(lambda: deliver.enqueue(delivery_id=delivery.pk), robust=True)
+    return delivery
