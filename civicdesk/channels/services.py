@@ -40,6 +40,7 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.channels.polling import PollReport, poll_accounts
 from civicdesk.channels.registry import InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
@@ -49,10 +50,12 @@ from civicdesk.realtime.publish import publish
 __all__ = [
     "Acceptance",
     "InboundOutcome",
+    "PollReport",
     "PrivateMessageRefused",
     "Processing",
     "accept_inbound",
     "attempt_delivery",
+    "poll_accounts",
     "process_payload",
     "queue_delivery",
     "replay_payload",
