@@ -146,6 +146,30 @@ class OutgoingMessage:
 
 
 @dataclass(frozen=True)
+class DeliveryRoute:
+    """One way to reach a citizen: a channel, the address in it, and the account to leave from.
+
+    `last_inbound_at` is when the citizen last wrote to us on this route; channels with a
+    `reply_window` accept a message only within it (None: unknown, the window counts as closed
+    for such channels, open for the rest).
+    """
+
+    channel: str
+    recipient: str
+    account_id: int | None = None
+    last_inbound_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """A file to send, already saved in Django's default storage under `storage_name`."""
+
+    storage_name: str
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     outcome: DeliveryOutcome
     provider_message_id: str = ""
@@ -228,6 +252,11 @@ class ChannelAdapter(ABC):
     # Messages the provider lets us send only this long after the citizen's last message on
     # the same account (None: no window). Past it the framework moves to the next route.
     reply_window: ClassVar[timedelta | None] = None
+    # Whether the per-sender inbound rate limit applies (CIVICDESK_INBOUND_RATE_LIMIT). Off only
+    # for channels whose senders cannot flood or loop: web forms behind CSRF whose sender is
+    # typed, unverified (throttling by it would let anyone delay someone else's requests),
+    # authenticated integrations, the staff console.
+    rate_limited: ClassVar[bool] = True
     # Whether accounts of this kind are polled (`poll`) rather than pushed to by webhook.
     polls: ClassVar[bool] = False
     # Whether a reply in this channel reaches the citizen by itself (portal: the status page).
