@@ -9,6 +9,11 @@ class CasesConfig(AppConfig):
         # Declaring the event classes and their presenters registers their kinds.
         from civicdesk.cases import events, presenters  # noqa: F401
         from civicdesk.cases.intake import handle_inbound_message
-        from civicdesk.channels.registry import set_inbound_handler
+        from civicdesk.cases.services.fallback import record_reply_fallback
+        from civicdesk.channels import registry
 
-        set_inbound_handler(handle_inbound_message)
+        registry.set_inbound_handler(handle_inbound_message)
+        # The framework's fallback hook arrives with the channels branch.
+        set_fallback_handler = getattr(registry, "set_fallback_handler", None)
+        if set_fallback_handler is not None:
+            set_fallback_handler(record_reply_fallback)

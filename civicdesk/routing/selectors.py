@@ -28,3 +28,8 @@ def waits_for_assignment_filter(*, agent_id: int) -> dict[str, object]:
     still excludes finished cases, whose statuses are its own.
     """
     return {"assignee__isnull": True, "queue__team__members": agent_id, "queue__auto_assign": True}
+
+
+def team_queue_ids(*, user_id: int) -> QuerySet[Queue, int]:
+    """The queues of the user's teams, as a subquery: no join that repeats cases per member."""
+    return Queue.objects.filter(team__members__id=user_id).values_list("id", flat=True)

@@ -9,7 +9,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from civicdesk.channels.registry import channel_kinds
+from civicdesk.channels.selectors import channel_label as label_of_channel
 from civicdesk.workspace.due import due_state
 from civicdesk.workspace.forms import status_label as _status_label
 
@@ -39,7 +39,7 @@ def due(
 
 @register.filter
 def channel_label(kind: str) -> str:
-    return dict(channel_kinds()).get(kind, kind or "—")
+    return label_of_channel(kind) if kind else "—"
 
 
 @register.filter
