@@ -146,6 +146,30 @@ class OutgoingMessage:
 
 
 @dataclass(frozen=True)
+class DeliveryRoute:
+    """One way to reach a citizen: a channel, the address in it, and the account to leave from.
+
+    `last_inbound_at` is when the citizen last wrote to us on this route; channels with a
+    `reply_window` accept a message only within it (None: unknown, the window counts as closed
+    for such channels, open for the rest).
+    """
+
+    channel: str
+    recipient: str
+    account_id: int | None = None
+    last_inbound_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """A file to send, already saved in Django's default storage under `storage_name`."""
+
+    storage_name: str
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     outcome: DeliveryOutcome
     provider_message_id: str = ""

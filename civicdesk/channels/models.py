@@ -45,6 +45,10 @@ class PayloadStatus(models.TextChoices):
     PROCESSING = "processing", _("Processing")
     PROCESSED = "processed", _("Processed")
     FAILED = "failed", _("Failed")
+    # Over the per-sender rate limit: held, replayable, released by the sweep later.
+    THROTTLED = "throttled", _("Throttled")
+    # From one of the account's own identities (our own message echoed back): never processed.
+    IGNORED = "ignored", _("Ignored")
 
 
 class InboundPayload(TimeStampedModel):
@@ -64,6 +68,10 @@ class InboundPayload(TimeStampedModel):
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
     result_reference = models.CharField(max_length=40, blank=True)
+    # The sender's first contact value ("kind:value"), for the per-sender rate limit.
+    sender_identity = models.CharField(max_length=300, blank=True, db_index=True)
+    # When a throttled payload may be released (its sender's window has passed).
+    held_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -90,6 +98,8 @@ class DeliveryStatus(models.TextChoices):
     RETRYING = "retrying", _("Retrying")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Not sent on purpose (loop protection: too many automatic messages to one recipient).
+    SUPPRESSED = "suppressed", _("Suppressed")
 
 
 class OutboundDelivery(TimeStampedModel):
@@ -113,9 +123,23 @@ class OutboundDelivery(TimeStampedModel):
     provider_state = models.CharField(max_length=20, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    recipient_kind = models.CharField(max_length=30, blank=True)
+    # Loop protection: an automatic message (acknowledgement, notification) is capped.
+    is_automatic = models.BooleanField(default=False)
+    # Files sent with the message: [{storage_name, filename, content_type}] (AttachmentRef).
+    attachments = models.JSONField(default=list, blank=True)
+    # The routes still to try if this one fails or its reply window is closed (DeliveryRoute
+    # as JSON), and every route this chain has already tried (so it never revisits one).
+    fallbacks = models.JSONField(default=list, blank=True)
+    tried_routes = models.JSONField(default=list, blank=True)
+    # When the citizen last wrote on this route (for channels with a reply window).
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["recipient", "is_automatic", "created_at"], name="delivery_auto")
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} delivery #{self.pk} ({self.status})"
@@ -133,6 +157,30 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class DeliveryFallback(models.Model):
+    """One step of a fallback chain: `from_delivery` could not reach the citizen, so
+    `to_delivery` was queued on the next route (None: the chain was exhausted)."""
+
+    from_delivery = models.OneToOneField(
+        OutboundDelivery, on_delete=models.CASCADE, related_name="fallback"
+    )
+    to_delivery = models.OneToOneField(
+        OutboundDelivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fallback_of",
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_delivery_id} → {self.to_delivery_id}: {self.reason[:40]}"
 
 
 class SeenWebhook(models.Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -111,26 +112,92 @@ def channel_kinds() -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class InboundOutcome:
     """What the inbound handler made of one message. A handler may also return a bare case
-    reference (text); the framework wraps it."""
+    reference (text); the framework wraps it.
+
+    `automated` is set by the framework when the message said it came from a machine (an
+    auto-reply): whatever reads the outcome must not answer it automatically.
+    """
 
     case_reference: str = ""
     opened: bool = False  # a new case was opened
     joined: bool = False  # the message joined an existing case
     details: Mapping[str, Any] | None = None
+    automated: bool = False
 
 
-# The inbound handler turns a message (and the id of the payload it came in) into case work
-# and returns what it produced. Loop-protection flags travel on the message (`is_automated`).
-InboundHandler = Callable[[InboundMessage, int], "str | InboundOutcome"]
+# The inbound handler turns a message into case work and returns what it produced. It is
+# called as `handler(message, payload_id=..., account_id=...)`; loop-protection flags travel on
+# the message (`is_automated`). A handler written before `account_id` existed (accepting only
+# `payload_id`) is still called, without it.
+InboundHandler = Callable[..., "str | InboundOutcome"]
 _inbound_handler: InboundHandler | None = None
+_handler_takes_account = True
 
 
 def set_inbound_handler(handler: InboundHandler) -> None:
-    global _inbound_handler  # noqa: PLW0603 - one process-wide hook, set once at start-up
+    global _inbound_handler, _handler_takes_account  # noqa: PLW0603 - one hook, set at start-up
     _inbound_handler = handler
+    _handler_takes_account = _accepts_keyword(handler, "account_id")
 
 
 def inbound_handler() -> InboundHandler:
     if _inbound_handler is None:
         raise RuntimeError("No inbound handler registered: is the cases app installed?")
     return _inbound_handler
+
+
+def call_inbound_handler(
+    message: InboundMessage, *, payload_id: int, account_id: int | None
+) -> InboundOutcome:
+    """Call the registered handler with the agreed keywords; a bare reference is wrapped."""
+    handler = inbound_handler()
+    if _handler_takes_account:
+        result = handler(message, payload_id=payload_id, account_id=account_id)
+    else:
+        result = handler(message, payload_id=payload_id)
+    if isinstance(result, str):
+        return InboundOutcome(case_reference=result)
+    return result
+
+
+def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == name and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
+
+
+@dataclass(frozen=True)
+class FallbackNotice:
+    """A delivery could not reach the citizen on its route and the next one was queued.
+
+    `to_delivery_id` is None and `to_channel` "" when the chain is exhausted: nothing more can
+    be tried and the citizen has not been reached.
+    """
+
+    thread_reference: str
+    from_delivery_id: int
+    from_channel: str
+    to_delivery_id: int | None
+    to_channel: str
+    reason: str
+
+
+# Called inside the transaction that records the fallback (so its writes commit with it).
+FallbackHandler = Callable[[FallbackNotice], None]
+_fallback_handler: FallbackHandler | None = None
+
+
+def set_fallback_handler(handler: FallbackHandler | None) -> None:
+    global _fallback_handler  # noqa: PLW0603 - one process-wide hook, set once at start-up
+    _fallback_handler = handler
+
+
+def fallback_handler() -> FallbackHandler | None:
+    """The registered handler, or None (the framework then only records the fallback)."""
+    return _fallback_handler

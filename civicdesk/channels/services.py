@@ -17,20 +17,22 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
-    DeliveryOutcome,
-    DeliveryResult,
     InboundMessage,
     InvalidPayload,
     NoMessage,
-    OutgoingMessage,
     RawPayload,
+)
+from civicdesk.channels.delivery import (
+    PrivateMessageRefused,
+    attempt_delivery,
+    queue_delivery,
+    retry_due_deliveries,
 )
 from civicdesk.channels.models import (
     ChannelAccount,
-    DeliveryAttempt,
     DeliveryStatus,
     InboundPayload,
     OutboundDelivery,
@@ -38,8 +40,20 @@ from civicdesk.channels.models import (
 )
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
-from civicdesk.core.limits import SUBJECT_MAX_LENGTH
 from civicdesk.realtime.publish import publish
+
+# Outbound lives in channels.delivery; callers import it from here.
+__all__ = [
+    "Acceptance",
+    "PrivateMessageRefused",
+    "accept_inbound",
+    "attempt_delivery",
+    "process_payload",
+    "queue_delivery",
+    "replay_payload",
+    "retry_due_deliveries",
+    "sweep",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +64,6 @@ DUPLICATE_WAIT_SECONDS = 5
 UNCLAIMED_AFTER = timedelta(minutes=2)
 # Processing that started this long ago and never finished was interrupted (a worker died).
 STALE_PROCESSING = timedelta(minutes=10)
-
-
-class PrivateMessageRefused(DomainError):
-    code = "private_message"
 
 
 @dataclass(frozen=True)
@@ -181,9 +191,9 @@ def process_payload(*, payload_id: int) -> InboundPayload:
     try:
         with transaction.atomic():
             message = parse_stored_payload(payload)
-            result = registry.inbound_handler()(message, payload.pk)
-            if isinstance(result, str):
-                result = registry.InboundOutcome(case_reference=result)
+            result = registry.call_inbound_handler(
+                message, payload_id=payload.pk, account_id=payload.account_id
+            )
             payload.status = PayloadStatus.PROCESSED
             payload.error = ""
             payload.result_reference = result.case_reference
@@ -229,148 +239,6 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
             InboundPayload.objects.filter(pk=payload_id).update(error=f"Invalid payload: {exc}")
             raise DomainError(f"Payload #{payload_id} still cannot be parsed: {exc}") from exc
     return process_payload(payload_id=payload_id)
-
-
-# --- Outbound ---------------------------------------------------------------------------------
-
-
-def queue_delivery(
-    *, message: OutgoingMessage, account: ChannelAccount | None = None
-) -> OutboundDelivery:
-    """Queue one message for sending after the current transaction commits.
-
-    The one guard every outbound path passes: private content is refused here.
-    """
-    if message.is_private:
-        raise PrivateMessageRefused("Internal notes are never sent to citizens.")
-    adapter = registry.adapter_for(message.channel)
-    if adapter.needs_recipient and not message.recipient:
-        raise DomainError(f"No {adapter.label} address to reply to for this citizen.")
-    delivery = OutboundDelivery.objects.create(
-        channel=message.channel,
-        account=account,
-        recipient=message.recipient,
-        subject=message.subject[:SUBJECT_MAX_LENGTH],
-        body=message.body,
-        thread_reference=message.thread_reference,
-    )
-    from civicdesk.channels.tasks import deliver
-
-    transaction.on_commit(lambda: deliver.enqueue(delivery_id=delivery.pk), robust=True)
-    return delivery
-
-
-# A send that started this long ago and never reported back was interrupted (a worker died).
-STALE_SENDING = timedelta(minutes=10)
-
-
-def _claim_delivery(delivery_id: int) -> OutboundDelivery | None:
-    """Mark a delivery as being sent, in a short transaction of its own; None if not ours."""
-    with transaction.atomic():
-        delivery = OutboundDelivery.objects.select_for_update().get(pk=delivery_id)
-        stale = delivery.status == DeliveryStatus.SENDING and delivery.updated_at < (
-            now() - STALE_SENDING
-        )
-        if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING) and not stale:
-            return None
-        delivery.status = DeliveryStatus.SENDING
-        delivery.save(update_fields=["status", "updated_at"])
-        return delivery
-
-
-def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
-    """Send a queued delivery once; schedule a retry for temporary failures. Idempotent.
-
-    The provider is called outside any transaction: a slow provider must not hold a lock
-    (on SQLite, the database's only write lock) while it thinks.
-    """
-    from django.conf import settings
-
-    delivery = _claim_delivery(delivery_id)
-    if delivery is None:
-        return OutboundDelivery.objects.get(pk=delivery_id)
-    adapter = registry.adapter_for(delivery.channel)
-    outgoing = OutgoingMessage(
-        channel=delivery.channel,
-        recipient=delivery.recipient,
-        subject=delivery.subject,
-        body=delivery.body,
-        thread_reference=delivery.thread_reference,
-    )
-    config = account_config(adapter=adapter, account=delivery.account)
-    attempted_at = now()
-    try:
-        result = adapter.send(outgoing, config)
-    except Exception as exc:
-        logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
-        result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
-    with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            attempted_at=attempted_at,
-            outcome=result.outcome,
-            provider_message_id=result.provider_message_id,
-            error=result.error,
-        )
-        delivery.attempts += 1
-        delivery.last_error = result.error
-        if result.outcome is DeliveryOutcome.SENT:
-            delivery.status = DeliveryStatus.SENT
-            delivery.sent_at = attempted_at
-            delivery.provider_message_id = result.provider_message_id
-            delivery.next_attempt_at = None
-        elif (
-            result.outcome is DeliveryOutcome.PERMANENT_FAILURE
-            or delivery.attempts >= settings.CIVICDESK_DELIVERY_MAX_ATTEMPTS
-        ):
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-        else:
-            delivery.status = DeliveryStatus.RETRYING
-            delivery.next_attempt_at = delivery_policy.next_attempt_at(
-                now=attempted_at, attempts_made=delivery.attempts, retry_after=result.retry_after
-            )
-        delivery.save()
-        if delivery.status == DeliveryStatus.RETRYING:
-            _schedule_retry(delivery)
-        publish(
-            "delivery.updated",
-            {
-                "delivery_id": delivery.pk,
-                "status": delivery.status,
-                "thread_reference": delivery.thread_reference,
-            },
-        )
-    return delivery
-
-
-def _schedule_retry(delivery: OutboundDelivery) -> None:
-    from civicdesk.channels.tasks import deliver
-
-    if deliver.get_backend().supports_defer:
-        run_after = delivery.next_attempt_at
-        transaction.on_commit(
-            lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk),
-            robust=True,
-        )
-    # A backend that cannot defer (the immediate one, in tests) leaves the retry to
-    # `retry_due_deliveries`, which an operator or a scheduler calls.
-
-
-def retry_due_deliveries() -> int:
-    """Attempt every delivery whose retry time has come, and every interrupted send.
-
-    Returns how many were tried.
-    """
-    due = list(
-        OutboundDelivery.objects.filter(
-            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now())
-            | Q(status=DeliveryStatus.SENDING, updated_at__lt=now() - STALE_SENDING)
-        ).values_list("pk", flat=True)
-    )
-    for delivery_id in due:
-        attempt_delivery(delivery_id=delivery_id)
-    return len(due)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,317 @@
+"""Outbound: queue a delivery, send it through its channel's adapter, retry temporary
+failures with backoff, fall back along the route chain, and cap automatic messages.
+
+Public entry points are re-exported by `channels.services` (callers import them from there).
+The provider is always called outside any transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+
+from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels.accounts import account_config
+from civicdesk.channels.contracts import (
+    AttachmentRef,
+    ChannelAdapter,
+    DeliveryOutcome,
+    DeliveryResult,
+    DeliveryRoute,
+    OutgoingAttachment,
+    OutgoingMessage,
+)
+from civicdesk.channels.fallback import fall_back
+from civicdesk.channels.models import DeliveryAttempt, DeliveryStatus, OutboundDelivery
+from civicdesk.channels.routes import (
+    attachment_from_json,
+    attachment_to_json,
+    create_delivery,
+    route_key,
+    route_to_json,
+)
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError
+from civicdesk.realtime.publish import publish
+
+logger = logging.getLogger(__name__)
+
+# A send that started this long ago and never reported back was interrupted (a worker died).
+STALE_SENDING = timedelta(minutes=10)
+
+
+class PrivateMessageRefused(DomainError):
+    code = "private_message"
+
+
+def queue_delivery(
+    *,
+    message: OutgoingMessage,
+    account: Any = None,
+    attachments: Sequence[AttachmentRef] = (),
+    fallbacks: Sequence[DeliveryRoute] = (),
+    last_inbound_at: datetime | None = None,
+) -> OutboundDelivery:
+    """Queue one message for sending after the current transaction commits.
+
+    The one guard every outbound path passes: private content is refused here. `attachments`
+    are files already in the default storage (loaded at send time); `fallbacks` are the routes
+    to try, in order, when this one fails permanently or its reply window is closed;
+    `last_inbound_at` is when the citizen last wrote on this route. `account` is a
+    ChannelAccount (None: the channel's default).
+    """
+    if message.is_private:
+        raise PrivateMessageRefused("Internal notes are never sent to citizens.")
+    adapter = registry.adapter_for(message.channel)
+    if adapter.needs_recipient and not message.recipient:
+        raise DomainError(f"No {adapter.label} address to reply to for this citizen.")
+    route = DeliveryRoute(
+        channel=message.channel,
+        recipient=message.recipient,
+        account_id=account.pk if account is not None else None,
+        last_inbound_at=last_inbound_at,
+    )
+    return create_delivery(
+        message=message,
+        route=route,
+        attachments=[attachment_to_json(a) for a in attachments],
+        fallbacks=[route_to_json(r) for r in fallbacks],
+        tried=[route_key(route)],
+    )
+
+
+def _claim_delivery(delivery_id: int) -> OutboundDelivery | None:
+    """Mark a delivery as being sent, in a short transaction of its own; None if not ours."""
+    with transaction.atomic():
+        delivery = (
+            OutboundDelivery.objects.select_for_update()
+            .select_related("account")
+            .get(pk=delivery_id)
+        )
+        stale = delivery.status == DeliveryStatus.SENDING and delivery.updated_at < (
+            now() - STALE_SENDING
+        )
+        if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING) and not stale:
+            return None
+        delivery.status = DeliveryStatus.SENDING
+        delivery.save(update_fields=["status", "updated_at"])
+        return delivery
+
+
+def idempotency_key(delivery: OutboundDelivery) -> str:
+    """Stable for one delivery across its retries, distinct between deliveries (and between
+    databases that reuse ids: the creation instant is part of it)."""
+    return f"civicdesk-{delivery.pk}-{int(delivery.created_at.timestamp() * 1_000_000)}"
+
+
+def window_closed(adapter: ChannelAdapter, delivery: OutboundDelivery, *, at: datetime) -> bool:
+    """Whether the channel's reply window has closed for this delivery. A channel without a
+    window is always open; with one, an unknown last inbound counts as closed (the provider
+    would refuse the message)."""
+    if adapter.reply_window is None:
+        return False
+    if delivery.last_inbound_at is None:
+        return True
+    return at - delivery.last_inbound_at > adapter.reply_window
+
+
+def _automatic_cap_reached(delivery: OutboundDelivery, *, at: datetime) -> bool:
+    """Loop protection: this recipient already got the cap of automatic messages in the
+    window. One indexed count."""
+    if not delivery.is_automatic:
+        return False
+    since = at - timedelta(seconds=settings.CIVICDESK_AUTOMATIC_MESSAGE_WINDOW_SECONDS)
+    sent = (
+        OutboundDelivery.objects.filter(
+            channel=delivery.channel,
+            recipient=delivery.recipient,
+            is_automatic=True,
+            status=DeliveryStatus.SENT,
+            sent_at__gte=since,
+        )
+        .exclude(pk=delivery.pk)
+        .count()
+    )
+    return sent >= settings.CIVICDESK_AUTOMATIC_MESSAGE_LIMIT
+
+
+class MissingAttachment(Exception):
+    pass
+
+
+def _load_attachments(delivery: OutboundDelivery) -> tuple[OutgoingAttachment, ...]:
+    """Read each attachment from storage (costs one storage read per file)."""
+    loaded = []
+    for data in delivery.attachments:
+        ref = attachment_from_json(data)
+        try:
+            with default_storage.open(ref.storage_name, "rb") as handle:
+                content = handle.read()
+        except (FileNotFoundError, OSError) as exc:
+            raise MissingAttachment(
+                f"attachment {ref.filename!r} is missing from storage ({ref.storage_name})"
+            ) from exc
+        loaded.append(
+            OutgoingAttachment(
+                filename=ref.filename, content_type=ref.content_type, content=content
+            )
+        )
+    return tuple(loaded)
+
+
+def _finish_without_sending(
+    delivery: OutboundDelivery, *, status: str, reason: str, fall_back_now: bool
+) -> OutboundDelivery:
+    with transaction.atomic():
+        delivery.status = status
+        delivery.last_error = reason
+        delivery.next_attempt_at = None
+        delivery.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
+        _publish(delivery)
+        if fall_back_now:
+            fall_back(delivery, reason=reason)
+    return delivery
+
+
+def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
+    """Send a queued delivery once; schedule a retry for temporary failures. Idempotent.
+
+    Before sending: an automatic message over the per-recipient cap is suppressed; a closed
+    reply window moves on to the next route. After: a permanent failure moves on too. The
+    provider is called outside any transaction: a slow provider must not hold a lock (on
+    SQLite, the database's only write lock) while it thinks.
+    """
+    delivery = _claim_delivery(delivery_id)
+    if delivery is None:
+        return OutboundDelivery.objects.get(pk=delivery_id)
+    adapter = registry.adapter_for(delivery.channel)
+    attempted_at = now()
+    if _automatic_cap_reached(delivery, at=attempted_at):
+        return _finish_without_sending(
+            delivery,
+            status=DeliveryStatus.SUPPRESSED,
+            reason=(
+                f"Not sent: {settings.CIVICDESK_AUTOMATIC_MESSAGE_LIMIT} automatic messages "
+                f"already went to this recipient within "
+                f"{settings.CIVICDESK_AUTOMATIC_MESSAGE_WINDOW_SECONDS} s (loop protection)."
+            ),
+            fall_back_now=False,
+        )
+    if window_closed(adapter, delivery, at=attempted_at):
+        return _finish_without_sending(
+            delivery,
+            status=DeliveryStatus.FAILED,
+            reason=f"The {adapter.label} reply window has closed.",
+            fall_back_now=True,
+        )
+    try:
+        attachments = _load_attachments(delivery)
+    except MissingAttachment as exc:
+        # Every route would miss the file too: fail here, without falling back.
+        return _finish_without_sending(
+            delivery, status=DeliveryStatus.FAILED, reason=str(exc), fall_back_now=False
+        )
+    outgoing = OutgoingMessage(
+        channel=delivery.channel,
+        recipient=delivery.recipient,
+        subject=delivery.subject,
+        body=delivery.body,
+        thread_reference=delivery.thread_reference,
+        attachments=attachments,
+        recipient_kind=delivery.recipient_kind,
+        account=str(delivery.account.uuid) if delivery.account else "",
+        is_automatic=delivery.is_automatic,
+        idempotency_key=idempotency_key(delivery),
+    )
+    try:
+        config = account_config(adapter=adapter, account=delivery.account)
+        result = adapter.send(outgoing, config)
+    except Exception as exc:
+        logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
+        result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
+    return _record_result(delivery, result, attempted_at=attempted_at)
+
+
+def _record_result(
+    delivery: OutboundDelivery, result: DeliveryResult, *, attempted_at: datetime
+) -> OutboundDelivery:
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            attempted_at=attempted_at,
+            outcome=result.outcome,
+            provider_message_id=result.provider_message_id,
+            error=result.error,
+        )
+        delivery.attempts += 1
+        delivery.last_error = result.error
+        if result.outcome is DeliveryOutcome.SENT:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = attempted_at
+            delivery.provider_message_id = result.provider_message_id
+            delivery.next_attempt_at = None
+        elif (
+            result.outcome is DeliveryOutcome.PERMANENT_FAILURE
+            or delivery.attempts >= settings.CIVICDESK_DELIVERY_MAX_ATTEMPTS
+        ):
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+        else:
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = delivery_policy.next_attempt_at(
+                now=attempted_at, attempts_made=delivery.attempts, retry_after=result.retry_after
+            )
+        delivery.save()
+        if delivery.status == DeliveryStatus.RETRYING:
+            _schedule_retry(delivery)
+        _publish(delivery)
+        if delivery.status == DeliveryStatus.FAILED:
+            fall_back(delivery, reason=result.error or "permanent failure")
+    return delivery
+
+
+def _publish(delivery: OutboundDelivery) -> None:
+    publish(
+        "delivery.updated",
+        {
+            "delivery_id": delivery.pk,
+            "status": delivery.status,
+            "thread_reference": delivery.thread_reference,
+        },
+    )
+
+
+def _schedule_retry(delivery: OutboundDelivery) -> None:
+    from civicdesk.channels.tasks import deliver
+
+    if deliver.get_backend().supports_defer:
+        run_after = delivery.next_attempt_at
+        transaction.on_commit(
+            lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk),
+            robust=True,
+        )
+    # A backend that cannot defer (the immediate one, in tests) leaves the retry to
+    # `retry_due_deliveries`, which the sweep calls.
+
+
+def retry_due_deliveries() -> int:
+    """Attempt every delivery whose retry time has come, and every interrupted send.
+
+    Returns how many were tried.
+    """
+    due = list(
+        OutboundDelivery.objects.filter(
+            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now())
+            | Q(status=DeliveryStatus.SENDING, updated_at__lt=now() - STALE_SENDING)
+        ).values_list("pk", flat=True)
+    )
+    for delivery_id in due:
+        attempt_delivery(delivery_id=delivery_id)
+    return len(due)
