@@ -13,7 +13,4 @@ class CasesConfig(AppConfig):
         from civicdesk.channels import registry
 
         registry.set_inbound_handler(handle_inbound_message)
-        # The framework's fallback hook arrives with the channels branch.
-        set_fallback_handler = getattr(registry, "set_fallback_handler", None)
-        if set_fallback_handler is not None:
-            set_fallback_handler(record_reply_fallback)
+        registry.set_fallback_handler(record_reply_fallback)

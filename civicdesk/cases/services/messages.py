@@ -164,7 +164,7 @@ def reply_to_case(
         fallbacks=others,
         body=body,
         attachments=saved,
-        last_inbound_at=last_inbound_at(case, channel=route.channel),
+        last_inbound_at=lambda channel: last_inbound_at(case, channel=channel),
     )
     entry.save(update_fields=["delivery"])
     if new_status.value != previous:
