@@ -120,13 +120,13 @@ def reachable_routes(
     preferred channel, then the most recently used, then the rest in adapter order.
     """
     adapters = registry.adapters()
-    accounts: dict[str, int] = {}
+    accounts: dict[str, list[int | None]] = {}
     for account_id, kind in (
         ChannelAccount.objects.filter(is_active=True, kind__in=list(adapters))
         .order_by("kind", "name", "id")
         .values_list("id", "kind")
     ):
-        accounts.setdefault(kind, account_id)
+        accounts.setdefault(kind, []).append(account_id)
     routes: list[ReplyRoute] = []
     for kind, adapter in adapters.items():
         used = kind in used_channels
@@ -136,23 +136,26 @@ def reachable_routes(
             continue
         if not (used or kind in accounts):
             continue
-        route_account = accounts.get(kind)
+        # One route per active account (the case's own first); the channel default if none.
+        route_accounts: list[int | None] = list(accounts.get(kind) or [None])
         if kind == default_channel and default_account_id is not None:
-            route_account = default_account_id
+            others = [a for a in route_accounts if a != default_account_id]
+            route_accounts = [default_account_id, *others]
         recipient, recipient_kind = _address_for(
             adapter.recipient_kinds,
             contacts,
             preferred=default_identity if kind == default_channel else "",
         )
         if recipient:
-            routes.append(
+            routes.extend(
                 ReplyRoute(
                     channel=kind,
                     label=str(adapter.label),
                     recipient=recipient,
                     recipient_kind=recipient_kind,
-                    account_id=route_account,
+                    account_id=account_id,
                 )
+                for account_id in route_accounts
             )
 
     def rank(route: ReplyRoute) -> tuple[int, int, int]:
@@ -167,7 +170,7 @@ def reachable_routes(
             recency,
         )
 
-    return sorted(routes, key=rank)
+    return sorted(routes, key=rank)  # stable: a channel's accounts keep their order
 
 
 def _address_for(

@@ -96,7 +96,7 @@ def choose_route(
     case: Case, *, channel: str | None = None, account: int | None = None
 ) -> tuple[ReplyRoute, list[ReplyRoute]]:
     """The route a reply on `case` takes (the agent's choice, else the case's own) and the
-    other reachable routes, best first, as its fallbacks. Unreachable when there is none."""
+    other reachable channels, best first, as its fallbacks. Unreachable when there is none."""
     routes = reply_routes(case)
     if not routes:
         raise Unreachable(unreachable_notice(case))
@@ -115,7 +115,12 @@ def choose_route(
                 + "; choose one of the channels offered."
             )
         chosen = matching[0]
-    return chosen, [r for r in routes if r is not chosen]
+    # The fallback chain moves to other channels: one route each, in order.
+    fallbacks: list[ReplyRoute] = []
+    for route in routes:
+        if route.channel != chosen.channel and all(f.channel != route.channel for f in fallbacks):
+            fallbacks.append(route)
+    return chosen, fallbacks
 
 
 @transaction.atomic
