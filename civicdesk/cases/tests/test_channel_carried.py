@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.utils.timezone import localtime
 
+from civicdesk.accounts.services import create_api_token
 from civicdesk.cases.intake import handle_inbound_message
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.selectors import reply_routes
@@ -260,6 +261,13 @@ def test_receipts_show_on_the_case_page_and_in_the_api(
         f"Delivery: <strong>Delivered (sent {sent:%d %b %Y %H:%M}, "
         f"delivered {delivered:%d %b %Y %H:%M})</strong>"
     ) in page
+    key = create_api_token(email=riverton.supervisor.email, name="crm").key
+    detail = Client().get(
+        f"/api/v1/cases/{case.reference}", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert detail.status_code == 200
+    replies = [e for e in detail.json()["events"] if e["kind"] == "case.reply.sent"]
+    assert [e["delivery_status"] for e in replies] == ["delivered"]
 
 
 def test_a_failed_reply_shows_its_error(
