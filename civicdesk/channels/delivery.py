@@ -91,7 +91,7 @@ def _claim_delivery(delivery_id: int) -> OutboundDelivery | None:
     """Mark a delivery as being sent, in a short transaction of its own; None if not ours."""
     with transaction.atomic():
         delivery = (
-            OutboundDelivery.objects.select_for_update()
+            OutboundDelivery.objects.select_for_update(of=("self",))
             .select_related("account")
             .get(pk=delivery_id)
         )

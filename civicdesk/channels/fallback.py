@@ -19,10 +19,14 @@ from civicdesk.realtime.publish import publish
 def fall_back(delivery: OutboundDelivery, *, reason: str) -> DeliveryFallback:
     """Queue the next route of `delivery`'s chain (or record that none is left).
 
-    Precondition: called inside a transaction, once per delivery (the record is one-to-one).
-    Routes naming an unknown channel, or lacking the address their channel needs, are skipped
-    (named in the reason).
+    Precondition: called inside a transaction. Once per delivery: a delivery that already fell
+    back (a failed receipt after a failed send) returns its earlier record. Routes naming an
+    unknown channel, or lacking the address their channel needs, are skipped (named in the
+    reason).
     """
+    earlier = DeliveryFallback.objects.filter(from_delivery=delivery).first()
+    if earlier is not None:
+        return earlier
     tried = [list(key) for key in delivery.tried_routes]
     remaining = list(delivery.fallbacks)
     skipped: list[str] = []

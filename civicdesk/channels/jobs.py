@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from civicdesk.channels.services import sweep
+from civicdesk.channels.services import poll_accounts, sweep
 from civicdesk.core.periodic import periodic_job
 
 
 @periodic_job(every=timedelta(minutes=1), name="channels.sweep")
 def sweep_left_behind() -> None:
-    """Set going payloads and deliveries left behind, and retries that are due."""
+    """Set going payloads and deliveries left behind, retries that are due, and throttled
+    payloads whose sender's window has passed."""
     sweep()
+
+
+@periodic_job(every=timedelta(minutes=1), name="channels.poll")
+def poll_channel_accounts() -> None:
+    """Fetch what arrived on every polled channel account."""
+    poll_accounts()

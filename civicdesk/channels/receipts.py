@@ -2,7 +2,7 @@
 
 queued < sent < delivered < read; a receipt behind the delivery's state is recorded but not
 applied (delivered after read is ignored). FAILED marks the delivery failed as a permanent
-failure, unless it was already delivered or read.
+failure, unless it was already delivered or read, and moves on to its next fallback route.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from civicdesk.channels.contracts import RECEIPT_ORDER, DeliveryReceipt, ReceiptState
+from civicdesk.channels.fallback import fall_back
 from civicdesk.channels.models import DeliveryStatus, OutboundDelivery, ReceiptRecord
 from civicdesk.core.clock import now
 from civicdesk.realtime.publish import publish
@@ -76,4 +77,6 @@ def _apply(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
             "thread_reference": delivery.thread_reference,
         },
     )
+    if receipt.state is ReceiptState.FAILED:
+        fall_back(delivery, reason=delivery.last_error)
     return True

@@ -8,6 +8,7 @@ never leave: `queue_delivery` refuses them, whoever asks.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -17,9 +18,10 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from civicdesk.channels import registry
+from civicdesk.channels import guards, registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
+    ChannelAdapter,
     InboundMessage,
     InvalidPayload,
     NoMessage,
@@ -38,6 +40,8 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.channels.polling import PollReport, poll_accounts
+from civicdesk.channels.registry import InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.realtime.publish import publish
@@ -45,9 +49,13 @@ from civicdesk.realtime.publish import publish
 # Outbound lives in channels.delivery; callers import it from here.
 __all__ = [
     "Acceptance",
+    "InboundOutcome",
+    "PollReport",
     "PrivateMessageRefused",
+    "Processing",
     "accept_inbound",
     "attempt_delivery",
+    "poll_accounts",
     "process_payload",
     "queue_delivery",
     "replay_payload",
@@ -70,10 +78,27 @@ STALE_PROCESSING = timedelta(minutes=10)
 class Acceptance:
     payload: InboundPayload
     is_duplicate: bool
+    # What the inbound handler made of it, when it was processed (now, or earlier for a
+    # duplicate); None while it waits, failed, or was held (throttled, ignored).
+    outcome: InboundOutcome | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.payload.status == PayloadStatus.PROCESSED
+
+
+@dataclass(frozen=True)
+class Processing:
+    """One processing of a stored payload: the payload as it now stands and the outcome."""
+
+    payload: InboundPayload
+    outcome: InboundOutcome | None
+
+
+def _earlier_outcome(payload: InboundPayload) -> InboundOutcome | None:
+    if payload.status != PayloadStatus.PROCESSED or not payload.result_reference:
+        return None
+    return InboundOutcome(case_reference=payload.result_reference)
 
 
 def accept_inbound(
@@ -86,26 +111,21 @@ def accept_inbound(
 ) -> Acceptance:
     """Store what a channel delivered and set it on its way. Never loses the payload.
 
-    With `process_now` the payload is processed before returning (the portal and the API answer
-    with the case reference); otherwise a task processes it. Either way a failure is recorded on
-    the payload, never raised to the sender; a payload the adapter cannot parse is stored as
-    failed. A provider id seen before returns the earlier payload and does nothing.
+    The payload is parsed once here: the provider id, the sender (for the rate limit and
+    the own-identity check) and, with `process_now`, the message handed to the handler all
+    come from that one parse. With `process_now` the payload is processed before returning
+    (the portal and the API answer with the outcome); otherwise a task processes it. A
+    failure is recorded on the payload, never raised to the sender; a payload the adapter
+    cannot parse is stored as failed; one from the account's own identity is stored as
+    ignored; one over its sender's rate limit is stored as throttled. A provider id seen
+    before returns the earlier payload and does nothing.
     """
     adapter = registry.adapter_for(channel)
+    config = account_config(adapter=adapter, account=account)
     if not verified:
-        adapter.verify(raw, account_config(adapter=adapter, account=account))
-    parse_error = ""
-    provider_id: str | None = None
-    carries_message = True
-    try:
-        provider_id = adapter.parse_inbound(raw).provider_message_id
-    except NoMessage:
-        carries_message = False  # receipts only: kept for the record, nothing to process
-    except InvalidPayload as exc:
-        parse_error = f"Invalid payload: {exc}"
-    except Exception as exc:
-        logger.exception("Adapter %s could not read a payload", channel)
-        parse_error = f"Invalid payload: could not be read ({exc!r})"
+        adapter.verify(raw, config)
+    message, carries_message, parse_error = _parse(adapter, raw)
+    provider_id = message.provider_message_id if message else None
 
     if provider_id:
         earlier = InboundPayload.objects.filter(
@@ -114,7 +134,14 @@ def accept_inbound(
         if earlier is not None:
             if process_now:
                 earlier = _wait_while_in_progress(earlier)
-            return Acceptance(payload=earlier, is_duplicate=True)
+            return Acceptance(payload=earlier, is_duplicate=True, outcome=_earlier_outcome(earlier))
+    status: str = PayloadStatus.PROCESSED  # receipts only: kept for the record
+    error = parse_error
+    if parse_error:
+        status = PayloadStatus.FAILED
+    elif message is not None:
+        status, error = guards.admission(message, adapter=adapter, config=config)
+    identity = guards.sender_identity(message) if message else ""
     try:
         with transaction.atomic():
             payload = InboundPayload.objects.create(
@@ -124,33 +151,51 @@ def accept_inbound(
                 content_type=raw.content_type,
                 headers=dict(raw.headers),
                 body=raw.body,
-                status=PayloadStatus.FAILED
-                if parse_error
-                else (PayloadStatus.RECEIVED if carries_message else PayloadStatus.PROCESSED),
-                error=parse_error,
+                status=status,
+                error=error,
+                sender_identity=identity,
+                held_until=guards.held_until() if status == PayloadStatus.THROTTLED else None,
                 processed_at=None if carries_message else now(),
             )
     except IntegrityError:
         # The same provider id arrived concurrently: the first one stored wins.
         earlier = InboundPayload.objects.get(channel=channel, provider_message_id=provider_id)
-        return Acceptance(payload=earlier, is_duplicate=True)
+        return Acceptance(payload=earlier, is_duplicate=True, outcome=_earlier_outcome(earlier))
 
-    if parse_error:
-        logger.warning("Inbound %s payload %s rejected: %s", channel, payload.pk, parse_error)
-    elif not carries_message:
-        pass
-    elif process_now:
-        process_payload(payload_id=payload.pk)
-        payload.refresh_from_db()
-    else:
-        from civicdesk.channels.tasks import process_inbound_payload
-
-        # Robust: a queue that is down must not turn a stored payload into an error for the
-        # sender; the sweep enqueues payloads left waiting.
-        transaction.on_commit(
-            lambda: process_inbound_payload.enqueue(payload_id=payload.pk), robust=True
+    if status != PayloadStatus.RECEIVED:
+        if error:
+            logger.warning("Inbound %s payload %s %s: %s", channel, payload.pk, status, error)
+        return Acceptance(payload=payload, is_duplicate=False)
+    if process_now:
+        processing = process_payload(payload_id=payload.pk, message=message)
+        return Acceptance(
+            payload=processing.payload, is_duplicate=False, outcome=processing.outcome
         )
+    _enqueue_processing(payload.pk)
     return Acceptance(payload=payload, is_duplicate=False)
+
+
+def _parse(adapter: ChannelAdapter, raw: RawPayload) -> tuple[InboundMessage | None, bool, str]:
+    """The one parse of an arriving payload: (message, carries a message, parse error)."""
+    try:
+        return adapter.parse_inbound(raw), True, ""
+    except NoMessage:
+        return None, False, ""  # receipts only: kept for the record, nothing to process
+    except InvalidPayload as exc:
+        return None, True, f"Invalid payload: {exc}"
+    except Exception as exc:
+        logger.exception("Adapter %s could not read a payload", adapter.kind)
+        return None, True, f"Invalid payload: could not be read ({exc!r})"
+
+
+def _enqueue_processing(payload_id: int) -> None:
+    from civicdesk.channels.tasks import process_inbound_payload
+
+    # Robust: a queue that is down must not turn a stored payload into an error for the
+    # sender; the sweep enqueues payloads left waiting.
+    transaction.on_commit(
+        lambda: process_inbound_payload.enqueue(payload_id=payload_id), robust=True
+    )
 
 
 def _wait_while_in_progress(payload: InboundPayload) -> InboundPayload:
@@ -174,10 +219,13 @@ def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
     return registry.adapter_for(payload.channel).parse_inbound(raw)
 
 
-def process_payload(*, payload_id: int) -> InboundPayload:
+def process_payload(*, payload_id: int, message: InboundMessage | None = None) -> Processing:
     """Hand a stored payload to the inbound handler, recording the outcome. Idempotent.
 
-    A payload left "processing" by a worker that died is taken over once it is stale.
+    `message` is the payload already parsed (by `accept_inbound`); without it the stored bytes
+    are parsed, once. A payload left "processing" by a worker that died is taken over once it
+    is stale. An automated message's outcome says so (`automated`): nothing automatic may
+    answer it.
     """
     claimable = Q(status__in=[PayloadStatus.RECEIVED, PayloadStatus.FAILED]) | Q(
         status=PayloadStatus.PROCESSING, updated_at__lt=now() - STALE_PROCESSING
@@ -187,16 +235,20 @@ def process_payload(*, payload_id: int) -> InboundPayload:
     )
     payload = InboundPayload.objects.get(pk=payload_id)
     if not claimed:
-        return payload  # already processed, or being processed elsewhere
+        return Processing(payload=payload, outcome=_earlier_outcome(payload))
+    outcome: InboundOutcome | None = None
     try:
         with transaction.atomic():
-            message = parse_stored_payload(payload)
-            result = registry.call_inbound_handler(
+            if message is None:
+                message = parse_stored_payload(payload)
+            outcome = registry.call_inbound_handler(
                 message, payload_id=payload.pk, account_id=payload.account_id
             )
+            if message.is_automated and not outcome.automated:
+                outcome = dataclasses.replace(outcome, automated=True)
             payload.status = PayloadStatus.PROCESSED
             payload.error = ""
-            payload.result_reference = result.case_reference
+            payload.result_reference = outcome.case_reference
             payload.processed_at = now()
             payload.save(
                 update_fields=[
@@ -208,6 +260,7 @@ def process_payload(*, payload_id: int) -> InboundPayload:
                 ]
             )
     except Exception as exc:
+        outcome = None
         logger.exception("Inbound %s payload %s failed", payload.channel, payload_id)
         detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
         InboundPayload.objects.filter(pk=payload_id).update(
@@ -217,7 +270,7 @@ def process_payload(*, payload_id: int) -> InboundPayload:
         )
         payload.refresh_from_db()
         publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
-    return payload
+    return Processing(payload=payload, outcome=outcome)
 
 
 def replay_payload(*, payload_id: int) -> InboundPayload:
@@ -227,23 +280,31 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
         raise NotFound(f"No inbound payload #{payload_id}")
     if payload.status == PayloadStatus.PROCESSED:
         raise DomainError(f"Payload #{payload_id} was processed already")
+    if payload.status == PayloadStatus.IGNORED:
+        raise DomainError(f"Payload #{payload_id} came from the account itself; it is ignored")
     if payload.status == PayloadStatus.PROCESSING and payload.updated_at >= (
         now() - STALE_PROCESSING
     ):
         raise DomainError(f"Payload #{payload_id} is being processed right now")
+    message: InboundMessage | None = None
     if payload.error.startswith("Invalid payload:"):
-        # Re-check: a fixed adapter may now understand it.
+        # Re-check: a fixed adapter may now understand it (that parse is the one used).
         try:
-            parse_stored_payload(payload)
+            message = parse_stored_payload(payload)
         except Exception as exc:
             InboundPayload.objects.filter(pk=payload_id).update(error=f"Invalid payload: {exc}")
             raise DomainError(f"Payload #{payload_id} still cannot be parsed: {exc}") from exc
-    return process_payload(payload_id=payload_id)
+    if payload.status == PayloadStatus.THROTTLED:
+        # An administrator releases it before its sender's window has passed.
+        InboundPayload.objects.filter(pk=payload_id, status=PayloadStatus.THROTTLED).update(
+            status=PayloadStatus.RECEIVED, held_until=None, updated_at=now()
+        )
+    return process_payload(payload_id=payload_id, message=message).payload
 
 
 @dataclass(frozen=True)
 class SweepReport:
-    payloads_enqueued: int
+    payloads_enqueued: int  # including throttled payloads released
     deliveries_enqueued: int
     deliveries_tried: int
 
@@ -262,6 +323,16 @@ def sweep() -> SweepReport:
         | Q(status=PayloadStatus.PROCESSING, updated_at__lt=moment - STALE_PROCESSING)
     ).values_list("pk", flat=True)
     payload_ids = list(waiting_payloads)
+    released = list(
+        InboundPayload.objects.filter(
+            status=PayloadStatus.THROTTLED, held_until__lte=moment
+        ).values_list("pk", flat=True)
+    )
+    # Their sender's window has passed: released as if just received, processed in order.
+    InboundPayload.objects.filter(pk__in=released, status=PayloadStatus.THROTTLED).update(
+        status=PayloadStatus.RECEIVED, held_until=None, updated_at=moment
+    )
+    payload_ids += released
     for payload_id in payload_ids:
         process_inbound_payload.enqueue(payload_id=payload_id)
     pending = OutboundDelivery.objects.filter(

@@ -7,7 +7,7 @@ from civicdesk.channels import services
 
 @task()
 def process_inbound_payload(payload_id: int) -> None:
-    services.process_payload(payload_id=payload_id)
+    services.process_payload(payload_id=payload_id)  # the outcome is recorded on the payload
 
 
 @task()

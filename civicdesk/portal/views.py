@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from civicdesk.cases.selectors import (
-    case_by_reference,
     case_by_status_token,
     public_attachment,
     timeline,
@@ -103,9 +102,8 @@ def request_form(request: HttpRequest, code: str) -> HttpResponse:
     acceptance = accept_inbound(
         channel=CHANNEL, raw=request_payload(form=form, language=language), process_now=True
     )
-    reference = acceptance.payload.result_reference if acceptance.succeeded else ""
-    case = case_by_reference(reference) if reference else None
-    if case is None:
+    # The outcome names the case; the status page finds it by the citizen's token.
+    if acceptance.outcome is None or not acceptance.outcome.case_reference:
         return _received(request, acceptance)
     return HttpResponseSeeOther(f"{_status_url(form.cleaned_data['status_token'])}?new=1")
 

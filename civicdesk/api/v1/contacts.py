@@ -24,7 +24,7 @@ from civicdesk.api.v1.schemas import (
 from civicdesk.cases.selectors import case_by_reference
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import PayloadStatus
-from civicdesk.channels.services import accept_inbound
+from civicdesk.channels.services import InboundOutcome, accept_inbound
 
 router = Router(tags=["contacts"])
 
@@ -68,8 +68,8 @@ def post_contact(request: HttpRequest, payload: ContactIn) -> Status[Any]:
         return Status(
             422, {"detail": detail, "payload_id": stored.pk, "duplicate": acceptance.is_duplicate}
         )
-    case = case_by_reference(stored.result_reference) if stored.result_reference else None
-    if case is None:  # a repeat of a contact still being processed
+    outcome = acceptance.outcome
+    if outcome is None or not outcome.case_reference:  # a repeat still being processed
         return Status(
             202,
             {
@@ -81,10 +81,20 @@ def post_contact(request: HttpRequest, payload: ContactIn) -> Status[Any]:
     return Status(
         200 if acceptance.is_duplicate else 201,
         {
-            "reference": case.reference,
-            "status": case.status,
+            "reference": outcome.case_reference,
+            "status": _case_status(outcome),
             "payload_id": stored.pk,
             "duplicate": acceptance.is_duplicate,
-            "case_url": reverse("api-v1:case_detail", kwargs={"reference": case.reference}),
+            "case_url": reverse("api-v1:case_detail", kwargs={"reference": outcome.case_reference}),
         },
     )
+
+
+def _case_status(outcome: InboundOutcome) -> str:
+    """The case's status as the handler reported it (`details["status"]`); a handler that
+    does not report it costs one lookup."""
+    status = (outcome.details or {}).get("status")
+    if isinstance(status, str) and status:
+        return status
+    case = case_by_reference(outcome.case_reference)
+    return case.status if case is not None else ""

@@ -13,17 +13,20 @@ from civicdesk.channels import registry
 from civicdesk.channels.contracts import (
     AttachmentRef,
     ChannelAdapter,
+    DeliveryReceipt,
     DeliveryResult,
     DeliveryRoute,
     InboundMessage,
     OutgoingMessage,
     RawPayload,
+    ReceiptState,
 )
 from civicdesk.channels.models import (
     DeliveryFallback,
     DeliveryStatus,
     OutboundDelivery,
 )
+from civicdesk.channels.receipts import record_receipts
 from civicdesk.channels.services import attempt_delivery, queue_delivery
 from civicdesk.core.clock import now
 
@@ -233,3 +236,17 @@ def test_automatic_messages_beyond_the_cap_are_suppressed(two_channels: None) ->
     assert "loop protection" in suppressed.last_error
     assert len(MailAdapter.sent) == 3
     assert DeliveryFallback.objects.count() == 0
+
+
+def test_a_failed_receipt_falls_back_once(two_channels: None) -> None:
+    delivery = queue_delivery(message=_chat(), fallbacks=[MAIL], last_inbound_at=now())
+    attempt_delivery(delivery_id=delivery.pk)
+    failed = DeliveryReceipt("chat-1", ReceiptState.FAILED, error="handset unreachable")
+    record_receipts(channel="testchat", receipts=[failed])
+    record_receipts(channel="testchat", receipts=[failed])
+    fallback = DeliveryFallback.objects.get()
+    assert (fallback.from_delivery_id, fallback.reason) == (delivery.pk, "handset unreachable")
+    assert fallback.to_delivery is not None
+    assert fallback.to_delivery.channel == "testmail"
+    assert OutboundDelivery.objects.count() == 2
+    assert len(_notices()) == 1

@@ -33,6 +33,11 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         listing = actions.add_parser("list", help="Newest payloads first.")
         listing.add_argument("--failed", action="store_true", help="Only failed payloads.")
+        listing.add_argument(
+            "--throttled",
+            action="store_true",
+            help="Only payloads held by the per-sender rate limit.",
+        )
         listing.add_argument("--json", action="store_true", dest="as_json", help="JSON array.")
         listing.add_argument("--limit", type=int, default=50, help="How many (default 50).")
         replay = actions.add_parser("replay", help="Process payloads again.")
@@ -41,17 +46,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "list":
-            self._list(failed=options["failed"], as_json=options["as_json"], limit=options["limit"])
+            self._list(
+                failed=options["failed"],
+                throttled=options["throttled"],
+                as_json=options["as_json"],
+                limit=options["limit"],
+            )
         else:
             self._replay(ids=options["ids"], failed=options["failed"])
 
-    def _list(self, *, failed: bool, as_json: bool, limit: int) -> None:
+    def _list(self, *, failed: bool, throttled: bool, as_json: bool, limit: int) -> None:
         status = PayloadStatus.FAILED if failed else None
+        status = PayloadStatus.THROTTLED if throttled else status
         rows = [payload_row(p) for p in selectors.payloads(status=status, limit=max(limit, 1))]
         if as_json:
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
         elif not rows:
-            self.stdout.write("No failed payloads." if failed else "No payloads yet.")
+            self.stdout.write(f"No {status} payloads." if status else "No payloads yet.")
         else:
             self.stdout.write(text_table(rows, COLUMNS))
 
