@@ -252,6 +252,11 @@ class ChannelAdapter(ABC):
     # Messages the provider lets us send only this long after the citizen's last message on
     # the same account (None: no window). Past it the framework moves to the next route.
     reply_window: ClassVar[timedelta | None] = None
+    # Whether the per-sender inbound rate limit applies (CIVICDESK_INBOUND_RATE_LIMIT). Off only
+    # for channels whose senders cannot flood or loop: web forms behind CSRF whose sender is
+    # typed, unverified (throttling by it would let anyone delay someone else's requests),
+    # authenticated integrations, the staff console.
+    rate_limited: ClassVar[bool] = True
     # Whether accounts of this kind are polled (`poll`) rather than pushed to by webhook.
     polls: ClassVar[bool] = False
     # Whether a reply in this channel reaches the citizen by itself (portal: the status page).

@@ -44,7 +44,7 @@ def admission(message: InboundMessage, *, adapter: ChannelAdapter, config: Any) 
             "Sent from the account's own identity (an echo of our own message); not processed.",
         )
     identity = sender_identity(message)
-    if identity:
+    if identity and adapter.rate_limited:
         recent = InboundPayload.objects.filter(
             channel=message.channel,
             sender_identity=identity,

@@ -26,6 +26,7 @@ from civicdesk.channels.contracts import (
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.channels.services import accept_inbound, replay_payload, sweep
 from civicdesk.core.errors import DomainError
+from tests.factories import console_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +156,10 @@ def test_throttled_payloads_are_listed(riverton: Any, text_channel: None) -> Non
     call_command("payloads", "list", "--throttled", "--json", stdout=out)
     rows = json.loads(out.getvalue())
     assert [(row["id"], row["status"]) for row in rows] == [(held.pk, "throttled")]
+
+
+@override_settings(CIVICDESK_INBOUND_RATE_LIMIT=1)
+def test_channels_that_are_not_rate_limited_process_every_message(riverton: Any) -> None:
+    for n in range(3):
+        accept_inbound(channel="console", raw=console_payload(id=f"c-{n}"))
+    assert set(InboundPayload.objects.values_list("status", flat=True)) == {PayloadStatus.RECEIVED}

@@ -24,6 +24,7 @@ from civicdesk.core import limits
 
 class ApiAdapter(ChannelAdapter):
     kind = "api"
+    rate_limited = False
     label = "API"
     config_schema = ApiConfig
     needs_recipient = False

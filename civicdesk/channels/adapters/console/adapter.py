@@ -24,6 +24,7 @@ CONTACT_KINDS = ("email", "phone")
 
 class ConsoleAdapter(ChannelAdapter):
     kind = "console"
+    rate_limited = False
     label = "Console (development)"
     config_schema = ConsoleConfig
     recipient_kinds = CONTACT_KINDS

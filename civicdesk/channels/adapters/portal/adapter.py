@@ -28,6 +28,7 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 class PortalAdapter(ChannelAdapter):
     kind = "portal"
+    rate_limited = False
     label = "Web portal"
     config_schema = PortalConfig
     needs_recipient = False
