@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -29,7 +28,12 @@ from civicdesk.channels.contracts import (
     OutgoingMessage,
 )
 from civicdesk.channels.fallback import fall_back
-from civicdesk.channels.models import DeliveryAttempt, DeliveryStatus, OutboundDelivery
+from civicdesk.channels.models import (
+    ChannelAccount,
+    DeliveryAttempt,
+    DeliveryStatus,
+    OutboundDelivery,
+)
 from civicdesk.channels.routes import (
     attachment_from_json,
     attachment_to_json,
@@ -54,7 +58,7 @@ class PrivateMessageRefused(DomainError):
 def queue_delivery(
     *,
     message: OutgoingMessage,
-    account: Any = None,
+    account: ChannelAccount | None = None,
     attachments: Sequence[AttachmentRef] = (),
     fallbacks: Sequence[DeliveryRoute] = (),
     last_inbound_at: datetime | None = None,
@@ -64,8 +68,8 @@ def queue_delivery(
     The one guard every outbound path passes: private content is refused here. `attachments`
     are files already in the default storage (loaded at send time); `fallbacks` are the routes
     to try, in order, when this one fails permanently or its reply window is closed;
-    `last_inbound_at` is when the citizen last wrote on this route. `account` is a
-    ChannelAccount (None: the channel's default).
+    `last_inbound_at` is when the citizen last wrote on this route; `account` None is the
+    channel's default.
     """
     if message.is_private:
         raise PrivateMessageRefused("Internal notes are never sent to citizens.")
