@@ -9,6 +9,8 @@ class CasesConfig(AppConfig):
         # Declaring the event classes and their presenters registers their kinds.
         from civicdesk.cases import events, presenters  # noqa: F401
         from civicdesk.cases.intake import handle_inbound_message
-        from civicdesk.channels.registry import set_inbound_handler
+        from civicdesk.cases.services.fallback import record_reply_fallback
+        from civicdesk.channels import registry
 
-        set_inbound_handler(handle_inbound_message)
+        registry.set_inbound_handler(handle_inbound_message)
+        registry.set_fallback_handler(record_reply_fallback)

@@ -65,16 +65,49 @@ class CaseAssigned(CaseChange, kind="case.assigned"):
 
 @dataclass(frozen=True, kw_only=True)
 class MessageReceived(CaseChange, kind="case.message.received"):
-    """The citizen wrote; the text is the row's body, the channel its channel. Public."""
+    """The citizen wrote; the text is the row's body, the channel its channel. Public.
+
+    `account_id`: the channel account they wrote to (None: the channel's default);
+    `identity`: their address on that channel (phone, email, handle).
+    """
 
     channel: str
+    account_id: int | None = None
+    identity: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReplySent(CaseChange, kind="case.reply.sent"):
-    """A member of staff answered the citizen; queued for delivery in `channel`. Public."""
+    """A member of staff answered the citizen; queued for delivery in `channel`. Public.
+
+    `account_id` and `recipient`: the account it leaves from and the address it goes to.
+    """
 
     channel: str
+    account_id: int | None = None
+    recipient: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyRerouted(CaseChange, kind="case.reply.rerouted"):
+    """The channels framework moved a reply to the citizen's next channel (a permanent failure,
+    or a reply window closed). Staff only."""
+
+    from_channel: str
+    to_channel: str
+    reason: str = ""
+    from_delivery_id: int | None = None
+    to_delivery_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyUndeliverable(CaseChange, kind="case.reply.undeliverable"):
+    """No channel left could take a reply: the citizen must be contacted another way. Staff
+    only."""
+
+    reason: str
+    channel: str = ""
+    delivery_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

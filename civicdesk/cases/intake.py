@@ -19,9 +19,13 @@ from civicdesk.cases.selectors import case_by_reference, case_by_status_token_di
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
-from civicdesk.channels import registry
 from civicdesk.channels.contracts import InboundMessage
-from civicdesk.citizens.models import Citizen
+from civicdesk.channels.registry import InboundOutcome
+from civicdesk.channels.selectors import (
+    sender_identity,
+    senders_are_authenticated,
+    threads_by_sender,
+)
 from civicdesk.citizens.selectors import citizen_has_contact_point
 from civicdesk.citizens.services import ContactInput, add_contact_points, identify_citizen
 from civicdesk.core.clock import now
@@ -30,12 +34,22 @@ from civicdesk.routing.services import classify_text
 
 if TYPE_CHECKING:
     from civicdesk.catalogue.models import Service
+    from civicdesk.citizens.models import Citizen
 
 
-def handle_inbound_message(message: InboundMessage, payload_id: int | None = None) -> str:
-    """Turn one inbound message into case work; returns the case reference."""
+def handle_inbound_message(
+    message: InboundMessage, payload_id: int | None = None, *, account_id: int | None = None
+) -> InboundOutcome:
+    """Turn one inbound message into case work; says which case, and whether it is new.
+
+    `account_id`: the channel account the message came to. It and the sender's address on the
+    channel are recorded on the message's entry and on the case, so replies go back the same
+    way.
+    """
     with transaction.atomic():
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
+        identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
+        opened = False
         case = _case_named_by(message, contacts)
         if case is None:
             citizen = identify_citizen(
@@ -47,6 +61,7 @@ def handle_inbound_message(message: InboundMessage, payload_id: int | None = Non
             case = _open_case_of_sender(citizen, message) if _threads(message) else None
             if case is None:
                 case = _open_new_case(citizen, message)
+                opened = True
         elif contacts and _proven(message):
             # Whoever holds the private link, or staff, may tell us new ways to reach them.
             add_contact_points(citizen=case.citizen, contacts=contacts)
@@ -61,20 +76,19 @@ def handle_inbound_message(message: InboundMessage, payload_id: int | None = Non
             ],
             payload_id=payload_id,
             at=message.received_at,
+            account_id=account_id,
+            identity=identity,
         )
-        return case.reference
+        return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 
 
 def _threads(message: InboundMessage) -> bool:
-    return not message.service_code and registry.adapter_for(message.channel).threads_by_sender
+    return not message.service_code and threads_by_sender(message.channel)
 
 
 def _proven(message: InboundMessage) -> bool:
     """The sender holds the case's private link, or is authenticated staff or an integration."""
-    return (
-        bool(message.reply_token_digest)
-        or registry.adapter_for(message.channel).senders_are_authenticated
-    )
+    return bool(message.reply_token_digest) or senders_are_authenticated(message.channel)
 
 
 def _case_named_by(message: InboundMessage, contacts: list[ContactInput]) -> Case | None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.utils.functional import Promise
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -38,7 +39,9 @@ from civicdesk.cases.events import (
     HistoryRecorded,
     MessageReceived,
     NoteAdded,
+    ReplyRerouted,
     ReplySent,
+    ReplyUndeliverable,
     SlaBreached,
     SlaClockPaused,
     SlaClockResumed,
@@ -46,11 +49,12 @@ from civicdesk.cases.events import (
     StatusChanged,
 )
 from civicdesk.cases.kernels.status import CaseStatus
-from civicdesk.channels.registry import channel_kinds
+from civicdesk.channels.selectors import channel_label
 from civicdesk.realtime.events import Event, event_class
 
 if TYPE_CHECKING:
     from civicdesk.cases.models import CaseEvent
+    from civicdesk.channels.models import OutboundDelivery
 
 
 class Audience(StrEnum):
@@ -171,7 +175,40 @@ def staff_status_label(status: str) -> str:
 
 
 def _channel_label(kind: str) -> str:
-    return dict(channel_kinds()).get(kind, kind or "—")
+    return channel_label(kind) if kind else "—"
+
+
+def delivery_state(delivery: OutboundDelivery | None) -> str:
+    """Where a reply is, in the receipts' words: queued, sent, delivered, read or failed
+    ("none" for a reply with no delivery recorded)."""
+    if delivery is None:
+        return "none"
+    if delivery.status == "failed" or delivery.provider_state == "failed":
+        return "failed"
+    if delivery.provider_state in ("delivered", "read"):
+        return str(delivery.provider_state)
+    return "sent" if delivery.status == "sent" else "queued"
+
+
+def delivery_summary(delivery: OutboundDelivery | None) -> str:
+    """The delivery state for staff, with its times and, for a failure, the error."""
+    state = delivery_state(delivery)
+    if delivery is None:
+        return "not recorded"
+    parts = [state.capitalize()]
+    for label, moment in (
+        ("sent", delivery.sent_at),
+        ("delivered", delivery.delivered_at),
+        ("read", delivery.read_at),
+    ):
+        if moment is not None:
+            parts.append(f"{label} {localtime(moment):%d %b %Y %H:%M}")
+    text = parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+    if state == "failed" and delivery.last_error:
+        text += f" — {delivery.last_error}"
+    elif delivery.status == "retrying" and delivery.last_error:
+        text += f" — retrying after: {delivery.last_error}"
+    return text
 
 
 def _staff_name(entry: CaseEvent) -> str:
@@ -218,16 +255,38 @@ def _reply(event: ReplySent, entry: CaseEvent, audience: Audience) -> EntryView:
         else:
             title = _("%(body)s replied") % {"body": body_name}
         return view(entry, title=title, css_class="reply", icon="message-out")
-    shown = delivery.get_status_display() if delivery else "not recorded"
-    if delivery is not None and delivery.last_error:
-        shown += f" — {delivery.last_error}"
+    to = f" to {event.recipient}" if event.recipient else ""
     return view(
         entry,
-        title=f"Reply by {_staff_name(entry) or 'the system'} by {_channel_label(event.channel)}",
+        title=(
+            f"Reply by {_staff_name(entry) or 'the system'} by {_channel_label(event.channel)}{to}"
+        ),
         css_class="reply",
         icon="message-out",
-        details=(("Delivery", shown),),
-        delivery_status=delivery.status if delivery else "none",
+        details=(("Delivery", delivery_summary(delivery)),),
+        delivery_status=delivery_state(delivery),
+    )
+
+
+@presents(ReplyRerouted, public=False)
+def _rerouted(event: ReplyRerouted, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = (
+        f"Reply moved from {_channel_label(event.from_channel)} "
+        f"to {_channel_label(event.to_channel)}"
+    )
+    details = (("Why", event.reason),) if event.reason else ()
+    return view(entry, title=title, css_class="rerouted", icon="route", details=details)
+
+
+@presents(ReplyUndeliverable, public=False)
+def _undeliverable(event: ReplyUndeliverable, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = "Reply could not be delivered by any channel: contact the citizen another way"
+    return view(
+        entry,
+        title=title,
+        css_class="undeliverable",
+        icon="alert",
+        details=(("Why", event.reason),),
     )
 
 

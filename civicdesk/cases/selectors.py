@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from civicdesk.accounts.models import User
 from civicdesk.cases.answer_search import AnswerTextContains
 from civicdesk.cases.clock_reading import review_case_clocks, running_due_times
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Attachment, Case, CaseEvent
 from civicdesk.catalogue.selectors import attributes_by_code
-from civicdesk.citizens.selectors import citizen_ids_matching
+from civicdesk.channels.selectors import ReplyRoute, channel_label, reachable_routes
+from civicdesk.citizens.selectors import citizen_ids_matching, contact_points_of
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest
-from civicdesk.routing.models import Queue
+from civicdesk.routing.selectors import team_queue_ids
 from civicdesk.sla.services import ClockReading, Level, Marker, Target
+
+if TYPE_CHECKING:
+    from civicdesk.accounts.models import User
 
 INBOX_VIEWS = ("mine", "team", "unassigned", "all")
 SORTS = {
@@ -112,9 +116,8 @@ def inbox_counts(*, user: User) -> dict[str, int]:
     )
 
 
-def _team_queue_ids(user: User) -> QuerySet[Queue, int]:
-    """The queues of the user's teams, as a subquery: no join that repeats cases per member."""
-    return Queue.objects.filter(team__members=user).values_list("id", flat=True)
+def _team_queue_ids(user: User) -> QuerySet[Any, int]:
+    return team_queue_ids(user_id=user.pk)
 
 
 def access_case_by_reference(user: User, reference: str) -> Case:
@@ -262,6 +265,57 @@ def public_attachment(*, case: Case, attachment_id: int) -> Attachment | None:
         event__is_public=True,
         event__kind__in=[MessageReceived.kind, ReplySent.kind],
     ).first()
+
+
+def reply_routes(case: Case) -> list[ReplyRoute]:
+    """The ways a reply on `case` can reach its citizen, best first (the case's own channel,
+    account and identity first). Three queries. Empty: nobody can be reached by reply."""
+    used: list[str] = []
+    for channel in (
+        CaseEvent.objects.filter(case=case, kind=MessageReceived.kind)
+        .order_by("-created_at", "-id")
+        .values_list("channel", flat=True)
+    ):
+        if channel and channel not in used:
+            used.append(channel)
+    if case.channel not in used:
+        used.append(case.channel)
+    contacts = [
+        (point.kind, point.value)
+        for point in contact_points_of(citizen_id=case.citizen_id).order_by("-updated_at", "-id")
+    ]
+    return reachable_routes(
+        contacts=contacts,
+        used_channels=used,
+        preferred_channel=case.citizen.preferred_channel,
+        default_channel=used[0],
+        default_account_id=case.channel_account_id,
+        default_identity=case.channel_identity,
+    )
+
+
+def unreachable_notice(case: Case) -> str:
+    """Why no reply can reach this citizen, and what to do instead (call with no routes)."""
+    has_phone = contact_points_of(citizen_id=case.citizen_id).filter(kind="phone").exists()
+    action = (
+        _("phone them and record a note")
+        if has_phone
+        else _("write to them or see them in person, and record a note")
+    )
+    return _(
+        "This citizen can't be reached by reply: the case came by %(channel)s and there is "
+        "no email channel yet — %(action)s."
+    ) % {"channel": channel_label(case.channel), "action": action}
+
+
+def last_inbound_at(case: Case, *, channel: str) -> datetime | None:
+    """When the citizen last wrote on the case in `channel` (reply windows count from it)."""
+    return (
+        CaseEvent.objects.filter(case=case, kind=MessageReceived.kind, channel=channel)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
 
 
 def reply_channel(case: Case) -> str:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from civicdesk.channels.models import InboundPayload, PayloadStatus
+from civicdesk.channels import registry
+from civicdesk.channels.models import ChannelAccount, InboundPayload, PayloadStatus
 
 
 def failed_payloads(*, limit: int | None = None) -> QuerySet[InboundPayload]:
@@ -36,3 +39,151 @@ def payload_summary(payload: InboundPayload) -> dict[str, object]:
         "received_at": payload.created_at.isoformat(),
         "body": body,
     }
+
+
+# --- Channel facts for the domain, on plain values (so that no app imports the registry) ----
+
+
+def channel_label(kind: str) -> str:
+    """The channel's name for people; the kind itself for a historical origin with no adapter
+    (phone, letter, counter)."""
+    adapter = registry.adapters().get(kind)
+    return str(adapter.label) if adapter else kind
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    """(kind, label) of every channel this installation has an adapter for."""
+    return registry.channel_kinds()
+
+
+def channel_can_reply(kind: str) -> bool:
+    """Whether a message can be sent in `kind` at all (an adapter exists for it)."""
+    return kind in registry.adapters()
+
+
+def threads_by_sender(kind: str) -> bool:
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.threads_by_sender)
+
+
+def senders_are_authenticated(kind: str) -> bool:
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.senders_are_authenticated)
+
+
+def sender_identity(kind: str, senders: Sequence[tuple[str, str]]) -> str:
+    """The sender's address that `kind` replies to (the first of a kind it sends to), else the
+    first address given; "" when the message named nobody."""
+    adapter = registry.adapters().get(kind)
+    for wanted in adapter.recipient_kinds if adapter else ():
+        for contact_kind, value in senders:
+            if contact_kind == wanted:
+                return value
+    return senders[0][1] if senders else ""
+
+
+@dataclass(frozen=True)
+class ReplyRoute:
+    """One way a reply can reach a citizen: a channel, the address in it ("" when the channel
+    needs none, like the portal) and the account it leaves from (None: the channel default)."""
+
+    channel: str
+    label: str
+    recipient: str = ""
+    recipient_kind: str = ""
+    account_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable form value naming this route (channel and account)."""
+        return f"{self.channel}:{self.account_id or ''}"
+
+
+def reachable_routes(
+    *,
+    contacts: Sequence[tuple[str, str]],
+    used_channels: Sequence[str],
+    preferred_channel: str = "",
+    default_channel: str = "",
+    default_account_id: int | None = None,
+    default_identity: str = "",
+) -> list[ReplyRoute]:
+    """Every route a reply can take to a citizen, best first. One query (active accounts).
+
+    `contacts` are the citizen's (kind, value) contact points, most recent first;
+    `used_channels` the channels they wrote in on this case, latest first. A channel is
+    reachable when it has an adapter and either needs no address and the citizen used it
+    (the portal: they hold the status link), or has an address of a kind it sends to and is
+    the channel the citizen used or has an active account (a channel nobody configured
+    reaches nobody; the development console counts only for its own cases). The default
+    route (the case's channel, account and identity) comes first, then the citizen's
+    preferred channel, then the most recently used, then the rest in adapter order.
+    """
+    adapters = registry.adapters()
+    accounts: dict[str, list[int | None]] = {}
+    for account_id, kind in (
+        ChannelAccount.objects.filter(is_active=True, kind__in=list(adapters))
+        .order_by("kind", "name", "id")
+        .values_list("id", "kind")
+    ):
+        accounts.setdefault(kind, []).append(account_id)
+    routes: list[ReplyRoute] = []
+    for kind, adapter in adapters.items():
+        used = kind in used_channels
+        if not adapter.needs_recipient:
+            if used:
+                routes.append(ReplyRoute(channel=kind, label=str(adapter.label)))
+            continue
+        if not (used or kind in accounts):
+            continue
+        # One route per active account (the case's own first); the channel default if none.
+        route_accounts: list[int | None] = list(accounts.get(kind) or [None])
+        if kind == default_channel and default_account_id is not None:
+            others = [a for a in route_accounts if a != default_account_id]
+            route_accounts = [default_account_id, *others]
+        recipient, recipient_kind = _address_for(
+            adapter.recipient_kinds,
+            contacts,
+            preferred=default_identity if kind == default_channel else "",
+        )
+        if recipient:
+            routes.extend(
+                ReplyRoute(
+                    channel=kind,
+                    label=str(adapter.label),
+                    recipient=recipient,
+                    recipient_kind=recipient_kind,
+                    account_id=account_id,
+                )
+                for account_id in route_accounts
+            )
+
+    def rank(route: ReplyRoute) -> tuple[int, int, int]:
+        recency = (
+            used_channels.index(route.channel)
+            if route.channel in used_channels
+            else len(used_channels)
+        )
+        return (
+            route.channel != default_channel,
+            route.channel != preferred_channel,
+            recency,
+        )
+
+    return sorted(routes, key=rank)  # stable: a channel's accounts keep their order
+
+
+def _address_for(
+    kinds: Sequence[str], contacts: Sequence[tuple[str, str]], *, preferred: str
+) -> tuple[str, str]:
+    for kind in kinds:
+        values = [value for contact_kind, value in contacts if contact_kind == kind]
+        if preferred and preferred in values:
+            return preferred, kind
+        if values:
+            return values[0], kind
+    return "", ""
+
+
+def channel_account(account_id: int) -> ChannelAccount | None:
+    return ChannelAccount.objects.filter(pk=account_id).first()

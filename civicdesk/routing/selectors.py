@@ -33,3 +33,8 @@ def waits_for_assignment_filter(*, agent_id: int) -> dict[str, object]:
 def queue_by_id(*, queue_id: int) -> Queue | None:
     """The queue with this id, None if it was deleted (one query)."""
     return Queue.objects.filter(pk=queue_id).first()
+
+
+def team_queue_ids(*, user_id: int) -> QuerySet[Queue, int]:
+    """The queues of the user's teams, as a subquery: no join that repeats cases per member."""
+    return Queue.objects.filter(team__members__id=user_id).values_list("id", flat=True)

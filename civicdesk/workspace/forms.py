@@ -15,10 +15,10 @@ from django.http import QueryDict
 
 from civicdesk.accounts.selectors import staff_for_assignment
 from civicdesk.cases.kernels.status import CaseStatus, allowed_targets
-from civicdesk.cases.selectors import INBOX_VIEWS, SORTS, InboxFilters
+from civicdesk.cases.selectors import INBOX_VIEWS, SORTS, InboxFilters, reply_routes
 from civicdesk.cases.services import NewAttachment
 from civicdesk.catalogue.selectors import active_services
-from civicdesk.channels.registry import channel_kinds
+from civicdesk.channels.selectors import channel_choices as channel_kinds
 from civicdesk.core.limits import MESSAGE_BODY_MAX_LENGTH
 from civicdesk.core.priority import Priority
 from civicdesk.routing.selectors import all_queues
@@ -181,6 +181,28 @@ class ReplyForm(CaseForm):
         label="Attach files (optional)",
         widget=MultipleFileInput(),
     )
+
+    route = forms.ChoiceField(label="Send by", required=False)
+
+    def __init__(self, *args: Any, case: Case, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, case=case, user=user, **kwargs)
+        # The citizen's reachable channels, the case's own first (the default).
+        self.routes = reply_routes(case)
+        route_field = self.fields["route"]
+        assert isinstance(route_field, forms.ChoiceField)
+        route_field.choices = [
+            (r.key, f"{r.label} to {r.recipient}" if r.recipient else r.label) for r in self.routes
+        ]
+        if self.routes:
+            self.fields["route"].initial = self.routes[0].key
+
+    def chosen_route(self) -> tuple[str | None, int | None]:
+        """The agent's (channel, account id), or (None, None) for the case's own route."""
+        key = self.cleaned_data.get("route") or ""
+        if not key:
+            return None, None
+        channel, _, account = key.partition(":")
+        return channel, int(account) if account else None
 
     def new_attachments(self) -> list[NewAttachment]:
         """The uploaded files, read into memory (each is under the attachment limit)."""

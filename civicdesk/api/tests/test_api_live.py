@@ -306,9 +306,9 @@ def test_refused_case_work_answers_with_the_reason(api: httpx.Client, riverton: 
     assert blank.json() == {"detail": "A note needs some text.", "code": "invalid"}
     assert by_phone.status_code == 400
     assert by_phone.json() == {
-        "detail": "Replies by phone are not available yet; contact the citizen another way "
-        "and record what was said as a note.",
-        "code": "invalid",
+        "detail": "This citizen can't be reached by reply: the case came by phone and there is "
+        "no email channel yet — write to them or see them in person, and record a note.",
+        "code": "unreachable",
     }
     assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) == [
         "case.opened",

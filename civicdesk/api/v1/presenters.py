@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from civicdesk.cases.models import Case, CaseEvent
-from civicdesk.cases.presenters import Audience, present_entry
+from civicdesk.cases.presenters import Audience, delivery_state, present_entry
 from civicdesk.cases.selectors import case_row
 
 
@@ -25,7 +25,7 @@ def event_detail(event: CaseEvent) -> dict[str, Any]:
         "channel": event.channel,
         "body": event.body,
         "is_public": event.is_public,
-        "delivery_status": event.delivery.status if event.delivery else None,
+        "delivery_status": delivery_state(event.delivery) if event.delivery else None,
         "data": event.data,
         "attachments": [
             {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size}

@@ -143,7 +143,9 @@ class EventOut(Schema):
     channel: str
     body: str
     is_public: bool
-    delivery_status: str | None = Field(description="For replies: pending, retrying, sent…")
+    delivery_status: str | None = Field(
+        description="For replies: queued, sent, delivered, read or failed"
+    )
     data: dict[str, Any] = Field(
         description="The event's fields: the case's state after it, and the kind's own fields."
     )

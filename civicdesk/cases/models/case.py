@@ -51,6 +51,16 @@ class Case(TimeStampedModel):
     )
     answers = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=30, help_text=_("The channel the case came in by."))
+    # The account the citizen wrote to, and their address on that channel (phone, email,
+    # handle): replies leave from the same account to the same address unless someone chooses.
+    channel_account = models.ForeignKey(
+        "contact_channels.ChannelAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel_identity = models.CharField(max_length=254, blank=True)
     citizen = models.ForeignKey("citizens.Citizen", on_delete=models.PROTECT, related_name="cases")
     language = models.CharField(max_length=10, default="en")
     queue = models.ForeignKey(

@@ -20,7 +20,7 @@ class NewAttachment:
     content: bytes
 
 
-def save_attachments(entry: CaseEvent, attachments: Sequence[NewAttachment]) -> None:
+def save_attachments(entry: CaseEvent, attachments: Sequence[NewAttachment]) -> list[Attachment]:
     """Store the files of a message entry; one too large refuses them all (nothing written)."""
     limit = settings.CIVICDESK_MAX_ATTACHMENT_BYTES
     for item in attachments:
@@ -28,6 +28,7 @@ def save_attachments(entry: CaseEvent, attachments: Sequence[NewAttachment]) -> 
             raise DomainError(
                 f"{item.filename} is larger than the {limit // (1024 * 1024)} MB limit"
             )
+    saved = []
     for item in attachments:
         name = get_valid_filename(item.filename)[:150] or "attachment"
         attachment = Attachment(
@@ -37,3 +38,5 @@ def save_attachments(entry: CaseEvent, attachments: Sequence[NewAttachment]) -> 
             size=len(item.content),
         )
         attachment.file.save(name, ContentFile(item.content), save=True)
+        saved.append(attachment)
+    return saved

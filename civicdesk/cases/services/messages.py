@@ -11,15 +11,13 @@ from django.db import transaction
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
 from civicdesk.cases.kernels.status import status_after_agent_reply, status_after_citizen_contact
 from civicdesk.cases.models import Case, CaseEvent
-from civicdesk.cases.selectors import reply_channel
+from civicdesk.cases.selectors import last_inbound_at, reply_routes, unreachable_notice
 from civicdesk.cases.services.attachments import NewAttachment, save_attachments
+from civicdesk.cases.services.delivery import send_reply
 from civicdesk.cases.services.sla_clock import CLOCK_FIELDS, schedule_check
 from civicdesk.cases.services.status import lock_case, record_status_change, set_status, sla_due
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
-from civicdesk.channels import registry
-from civicdesk.channels.contracts import OutgoingMessage
-from civicdesk.channels.services import queue_delivery
-from civicdesk.citizens.selectors import first_contact_value
+from civicdesk.channels.selectors import ReplyRoute, channel_label
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
 
@@ -49,17 +47,29 @@ def record_citizen_message(
     attachments: Sequence[NewAttachment] = (),
     payload_id: int | None = None,
     at: datetime | None = None,
+    account_id: int | None = None,
+    identity: str = "",
 ) -> CaseEvent:
-    """A message from the citizen on a case; a resolved case reopens, a waiting one opens."""
+    """A message from the citizen on a case; a resolved case reopens, a waiting one opens.
+
+    The account it came to and the citizen's `identity` on the channel become the case's:
+    replies go back the way the citizen last wrote.
+    """
     lock_case(case)
     when = at or now()
     update = ["last_activity_at", "updated_at"]
     case.last_activity_at = when
+    if account_id is not None or identity:
+        case.channel_account_id = account_id
+        case.channel_identity = identity
+        update += ["channel_account", "channel_identity"]
     previous = case.status
     new_status = status_after_citizen_contact(case.status_value)
     if new_status != case.status_value:
         update += set_status(case, new_status, at=when)
-    event = MessageReceived(**case_state(case), channel=channel)
+    event = MessageReceived(
+        **case_state(case), channel=channel, account_id=account_id, identity=identity
+    )
     entry = add_entry(
         case=case,
         event=event,
@@ -77,44 +87,65 @@ def record_citizen_message(
     return entry
 
 
-def _recipient(channel: str, *, citizen_id: int) -> str:
-    """Where the adapter of `channel` reaches the citizen; DomainError if it has no adapter."""
-    try:
-        adapter = registry.adapter_for(channel)
-    except registry.UnknownChannel:
-        # Historical origins (phone, counter, letter…) are recorded but have no adapter yet.
-        raise DomainError(
-            f"Replies by {channel} are not available yet; contact the citizen another way "
-            "and record what was said as a note."
-        ) from None
-    for kind in adapter.recipient_kinds:
-        value = first_contact_value(citizen_id=citizen_id, kind=kind)
-        if value:
-            return value
-    return ""
+class Unreachable(DomainError):
+    """No channel can carry a reply to this citizen; the message says what to do instead."""
+
+    code = "unreachable"
+
+
+def choose_route(
+    case: Case, *, channel: str | None = None, account: int | None = None
+) -> tuple[ReplyRoute, list[ReplyRoute]]:
+    """The route a reply on `case` takes (the agent's choice, else the case's own) and the
+    other reachable channels, best first, as its fallbacks. Unreachable when there is none."""
+    routes = reply_routes(case)
+    if not routes:
+        raise Unreachable(unreachable_notice(case))
+    chosen = routes[0]
+    if channel or account is not None:
+        matching = [
+            r
+            for r in routes
+            if (not channel or r.channel == channel)
+            and (account is None or r.account_id == account)
+        ]
+        if not matching:
+            raise DomainError(
+                f"Replies cannot reach this citizen by {channel_label(channel or '')}"
+                + (f" from account #{account}" if account is not None else "")
+                + "; choose one of the channels offered."
+            )
+        chosen = matching[0]
+    # The fallback chain moves to other channels: one route each, in order.
+    fallbacks: list[ReplyRoute] = []
+    for route in routes:
+        if route.channel != chosen.channel and all(f.channel != route.channel for f in fallbacks):
+            fallbacks.append(route)
+    return chosen, fallbacks
 
 
 @transaction.atomic
 def reply_to_case(
-    *, case: Case, author: User, body: str, attachments: Sequence[NewAttachment] = ()
+    *,
+    case: Case,
+    author: User,
+    body: str,
+    attachments: Sequence[NewAttachment] = (),
+    channel: str | None = None,
+    account: int | None = None,
 ) -> ReplyOutcome:
-    """Answer the citizen in the channel they used; the first reply meets first response."""
+    """Answer the citizen: by the channel, account and address they last used, unless the agent
+    chooses another reachable `channel` (and `account`, a ChannelAccount id). The other
+    reachable routes go to the framework as fallbacks. The first reply meets first response.
+
+    Refused (Unreachable, nothing written) when no channel can reach the citizen.
+    """
     body = body.strip()
     if not body:
         raise DomainError("A reply needs some text.")
     lock_case(case)
-    channel = reply_channel(case)
-    recipient = _recipient(channel, citizen_id=case.citizen_id)
+    route, others = choose_route(case, channel=channel, account=account)
     at = now()
-    delivery = queue_delivery(
-        message=OutgoingMessage(
-            channel=channel,
-            recipient=recipient,
-            body=body,
-            subject=f"[{case.reference}] {case.subject}",
-            thread_reference=case.reference,
-        )
-    )
     update = ["last_activity_at", "updated_at", "first_responded_at", "sla_due_at"]
     case.last_activity_at = at
     case.first_responded_at = case.first_responded_at or at
@@ -126,25 +157,33 @@ def reply_to_case(
     # The first response clock stopped: the next check is the resolution clock's.
     schedule_check(case, at=at)
     update += CLOCK_FIELDS
-    event = ReplySent(**case_state(case), channel=channel)
-    entry = add_entry(
-        case=case,
-        event=event,
-        at=at,
-        author=author,
-        body=body,
-        channel=channel,
-        delivery=delivery,
+    event = ReplySent(
+        **case_state(case),
+        channel=route.channel,
+        account_id=route.account_id,
+        recipient=route.recipient,
     )
-    save_attachments(entry, attachments)
+    entry = add_entry(
+        case=case, event=event, at=at, author=author, body=body, channel=route.channel
+    )
+    saved = save_attachments(entry, attachments)
+    entry.delivery = send_reply(
+        case=case,
+        route=route,
+        fallbacks=others,
+        body=body,
+        attachments=saved,
+        last_inbound_at=lambda channel: last_inbound_at(case, channel=channel),
+    )
+    entry.save(update_fields=["delivery"])
     if new_status.value != previous:
         record_status_change(case, previous=previous, at=at, by=author)
     case.save(update_fields=update)
     announce(event)
     return ReplyOutcome(
         entry=entry,
-        channel=channel,
-        channel_label=dict(registry.channel_kinds()).get(channel, channel),
+        channel=route.channel,
+        channel_label=route.label,
         status=case.status,
     )
 

@@ -61,10 +61,14 @@ class MailAdapter(ChatAdapter):
 @pytest.fixture
 def two_channels() -> Iterator[None]:
     notices: list[registry.FallbackNotice] = []
+    # The cases app registered its own handler at start-up: put it back afterwards.
+    installed = registry.fallback_handler()
     registry.set_fallback_handler(notices.append)
-    with registry.override_adapters(ChatAdapter, MailAdapter):
-        yield
-    registry.set_fallback_handler(None)
+    try:
+        with registry.override_adapters(ChatAdapter, MailAdapter):
+            yield
+    finally:
+        registry.set_fallback_handler(installed)
     for adapter in (ChatAdapter, MailAdapter):
         adapter.script.clear()
         adapter.sent.clear()

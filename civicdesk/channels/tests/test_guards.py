@@ -78,7 +78,7 @@ def test_accepting_and_processing_parse_once_and_return_the_outcome(
     acceptance = accept_inbound(channel="testsms", raw=_raw("m-1"), process_now=True)
     assert TextAdapter.parses == 1
     case = Case.objects.get()
-    assert acceptance.outcome == registry.InboundOutcome(case_reference=case.reference)
+    assert acceptance.outcome == registry.InboundOutcome(case_reference=case.reference, opened=True)
     assert acceptance.payload.result_reference == case.reference
 
 

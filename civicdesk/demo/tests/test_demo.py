@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -196,3 +197,35 @@ def test_demo_reset_replaces_the_demo_cases_and_keeps_everything_else() -> None:
     assert not Citizen.objects.filter(pk=resident.pk).exists()
     assert Case.objects.get(pk=real.pk).subject == "A real request"
     assert (Citizen.objects.count(), Case.objects.count()) == (151, 301)
+
+
+@pytest.mark.django_db
+def test_demo_cases_that_came_by_email_phone_letter_or_counter_say_no_reply_can_reach_them(
+    client: Any,
+) -> None:
+    from civicdesk.cases.selectors import reply_routes
+    from civicdesk.cases.services import reply_to_case
+    from civicdesk.cases.services.messages import Unreachable
+
+    call_command("demo", stdout=StringIO())
+    historical = list(Case.objects.filter(channel__in=HISTORICAL).order_by("id"))
+    # About 86-90 of them, depending on the day the demo is loaded (history ends at "now").
+    assert {case.channel for case in historical} == HISTORICAL
+    assert [case.reference for case in historical if reply_routes(case)] == []
+
+    agent = User.objects.filter(role="agent").order_by("id").first()
+    assert agent is not None
+    client.force_login(agent)
+    for channel in sorted(HISTORICAL):
+        case = next(c for c in historical if c.channel == channel)
+        page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
+        assert (
+            "This citizen can&#x27;t be reached by reply: the case came by "
+            f"{channel} and there is no email channel yet" in page
+        ), channel
+        assert 'id="reply-body"' not in page
+        assert "Sent by" not in page
+        events = CaseEvent.objects.filter(case=case).count()
+        with pytest.raises(Unreachable):
+            reply_to_case(case=case, author=agent, body="Hello")
+        assert CaseEvent.objects.filter(case=case).count() == events

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
 from civicdesk.cases.selectors import FLAG_LABELS, sla_flag
-from civicdesk.channels.registry import channel_kinds
+from civicdesk.channels.selectors import channel_label as label_of_channel
 from civicdesk.workspace.due import due_state
 from civicdesk.workspace.forms import status_label as _status_label
 
@@ -59,7 +59,7 @@ def business_duration(value: timedelta) -> str:
 
 @register.filter
 def channel_label(kind: str) -> str:
-    return dict(channel_kinds()).get(kind, kind or "—")
+    return label_of_channel(kind) if kind else "—"
 
 
 @register.filter

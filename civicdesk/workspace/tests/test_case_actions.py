@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.test import Client
+from django.utils.timezone import localtime
 
 from civicdesk.cases.events import CaseAssigned, NoteAdded, ReplySent
 from civicdesk.cases.models import Case, CaseEvent
@@ -53,7 +54,8 @@ def test_reply_creates_a_public_outbound_event_with_a_sent_delivery(
     page = ann_client.get(response["Location"]).content.decode()
     assert "Reply sent to the citizen by Web portal." in page
     assert f'<p class="delivery delivery--sent" id="event-{reply.pk}-delivery">' in page
-    assert "Delivery: <strong>Sent</strong>" in page
+    sent = localtime(reply.delivery.sent_at)
+    assert f"Delivery: <strong>Sent (sent {sent:%d %b %Y %H:%M})</strong>" in page
 
 
 def test_an_empty_reply_is_refused_and_nothing_is_added(

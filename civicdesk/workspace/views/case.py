@@ -18,6 +18,7 @@ from civicdesk.cases.selectors import (
     reply_channel,
     sla_panel,
     timeline,
+    unreachable_notice,
 )
 from civicdesk.citizens.selectors import contact_points_of
 from civicdesk.core.clock import now
@@ -61,10 +62,15 @@ def case_context(
         "other_cases": citizen_cases(citizen_id=case.citizen_id, exclude_case_id=case.pk),
         "answers": answered_questions(case=case),
         "reply_channel": reply_channel(case),
+        "unreachable": "" if _reachable(forms["reply_form"]) else unreachable_notice(case),
         "now": now(),
         "sla_panel": sla_panel(case=case, now=now()),
         **forms,
     }
+
+
+def _reachable(form: CaseForm) -> bool:
+    return bool(form.routes) if isinstance(form, ReplyForm) else True
 
 
 @login_required

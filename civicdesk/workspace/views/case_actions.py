@@ -49,12 +49,15 @@ def reply(request: StaffRequest, reference: str) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES, case=case, user=request.user)
     if not form.is_valid():
         return _refused(request, form, "reply_form")
+    channel, account = form.chosen_route()
     try:
         sent = reply_to_case(
             case=case,
             author=request.user,
             body=form.cleaned_data["body"],
             attachments=form.new_attachments(),
+            channel=channel,
+            account=account,
         )
     except DomainError as exc:
         return _refused(request, form, "reply_form", error=exc)
