@@ -159,6 +159,9 @@ class ReceiptRecord(models.Model):
         OutboundDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
     )
     channel = models.CharField(max_length=30)
+    # The account whose signed webhook carried the receipt: it may only touch that account's
+    # deliveries (provider ids are numbered per bot, page or number, not per channel kind).
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL)
     provider_message_id = models.CharField(max_length=255, db_index=True)
     state = models.CharField(max_length=20)
     at = models.DateTimeField(null=True, blank=True)

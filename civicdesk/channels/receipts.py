@@ -3,6 +3,10 @@
 queued < sent < delivered < read; a receipt behind the delivery's state is recorded but not
 applied (delivered after read is ignored). FAILED marks the delivery failed as a permanent
 failure, unless it was already delivered or read.
+
+A receipt only ever touches a delivery of the account whose signed webhook carried it: provider
+ids are numbered per bot, page or number, so one account could otherwise move (or fail) another
+account's deliveries.
 """
 
 from __future__ import annotations
@@ -12,23 +16,37 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from civicdesk.channels.contracts import RECEIPT_ORDER, DeliveryReceipt, ReceiptState
-from civicdesk.channels.models import DeliveryStatus, OutboundDelivery, ReceiptRecord
+from civicdesk.channels.models import (
+    ChannelAccount,
+    DeliveryStatus,
+    OutboundDelivery,
+    ReceiptRecord,
+)
 from civicdesk.core.clock import now
 from civicdesk.realtime.publish import publish
 
 
 @transaction.atomic
-def record_receipts(*, channel: str, receipts: Iterable[DeliveryReceipt]) -> list[ReceiptRecord]:
+def record_receipts(
+    *, channel: str, account: ChannelAccount | None, receipts: Iterable[DeliveryReceipt]
+) -> list[ReceiptRecord]:
+    """Record each receipt and apply it to the matching delivery of `account` (None: deliveries
+    sent without an account). Locks each matched delivery; one query per receipt."""
     records = []
     for receipt in receipts:
         delivery = (
             OutboundDelivery.objects.select_for_update()
-            .filter(channel=channel, provider_message_id=receipt.provider_message_id)
+            .filter(
+                channel=channel,
+                account=account,
+                provider_message_id=receipt.provider_message_id,
+            )
             .first()
         )
         record = ReceiptRecord(
             delivery=delivery,
             channel=channel,
+            account=account,
             provider_message_id=receipt.provider_message_id,
             state=receipt.state,
             at=receipt.at,

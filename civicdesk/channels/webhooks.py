@@ -91,7 +91,7 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
     except InvalidPayload:
         logger.warning("Unreadable receipts in a %s webhook (payload stored)", kind)
     else:
-        record_receipts(channel=kind, receipts=receipts)
+        record_receipts(channel=kind, account=account, receipts=receipts)
     return adapter.acknowledge(raw, config)
 
 
