@@ -67,12 +67,19 @@ class InboundPayload(TimeStampedModel):
 
     class Meta:
         ordering = ["-id"]
+        # Providers number messages per bot, page or number, so a provider id is unique per
+        # account; payloads without an account (portal, API, console) stay unique per channel.
         constraints = [
             models.UniqueConstraint(
+                fields=["channel", "account", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False, account__isnull=False),
+                name="inbound_payload_provider_id_per_account",
+            ),
+            models.UniqueConstraint(
                 fields=["channel", "provider_message_id"],
-                condition=Q(provider_message_id__isnull=False),
-                name="inbound_payload_provider_id_unique",
-            )
+                condition=Q(provider_message_id__isnull=False, account__isnull=True),
+                name="inbound_payload_provider_id_no_account",
+            ),
         ]
 
     def __str__(self) -> str:
