@@ -23,6 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
+    ChannelAdapter,
+    DeliveryReceipt,
     InvalidPayload,
     RawPayload,
     ReplayedPayload,
@@ -71,28 +73,41 @@ def _remember(account: ChannelAccount, key: str) -> bool:
 
 
 def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> WebhookResponse:
-    """Verify, refuse replays, store and enqueue. Forged → 403, replayed → 401."""
+    """Verify, refuse replays, store and enqueue. Forged → 403, replayed → 401.
+
+    The replay key is remembered in the same transaction that stores the payload: a request
+    that fails after verification leaves no key behind, so the provider's retry is accepted.
+    """
     adapter = registry.adapter_for(kind)
     config = account_config(adapter=adapter, account=account)
     try:
         adapter.verify(raw, config)
-        key = adapter.replay_key(raw)
-        if key and not _remember(account, key):
-            raise ReplayedPayload("this signed request was received before")
+        receipts = _receipts(adapter, kind, raw)
+        with transaction.atomic():
+            key = adapter.replay_key(raw)
+            if key and not _remember(account, key):
+                raise ReplayedPayload("this signed request was received before")
+            accept_inbound(channel=kind, raw=raw, account=account, verified=True)
+            if receipts:
+                record_receipts(channel=kind, account=account, receipts=receipts)
     except ReplayedPayload as exc:
         record_rejected_webhook(account=account, reason=f"replayed: {exc}")
         return WebhookResponse(status=401, body=b"replayed")
     except SignatureMismatch as exc:
         record_rejected_webhook(account=account, reason=f"forged: {exc}")
         return WebhookResponse(status=403, body=b"signature mismatch")
-    accept_inbound(channel=kind, raw=raw, account=account, verified=True)
-    try:
-        receipts = adapter.parse_receipt(raw)
-    except InvalidPayload:
-        logger.warning("Unreadable receipts in a %s webhook (payload stored)", kind)
-    else:
-        record_receipts(channel=kind, account=account, receipts=receipts)
     return adapter.acknowledge(raw, config)
+
+
+def _receipts(adapter: ChannelAdapter, kind: str, raw: RawPayload) -> tuple[DeliveryReceipt, ...]:
+    """The payload's receipts; unreadable ones are logged (the payload itself is kept)."""
+    try:
+        return tuple(adapter.parse_receipt(raw))
+    except InvalidPayload as exc:
+        logger.warning("Unreadable receipts in a %s webhook (payload stored): %s", kind, exc)
+    except Exception:
+        logger.exception("The %s adapter failed reading receipts (payload stored)", kind)
+    return ()
 
 
 def _response(answer: WebhookResponse) -> HttpResponse:

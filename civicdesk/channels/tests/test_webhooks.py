@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from civicdesk.channels.accounts import configure_account
-from civicdesk.channels.models import ChannelAccount, InboundPayload
+from civicdesk.channels.models import ChannelAccount, InboundPayload, ReceiptRecord
 from civicdesk.channels.tests.sms_acme.tests.test_adapter import signed
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,20 @@ def test_two_accounts_of_one_kind_keep_messages_with_the_same_provider_id(
         (account, "1", _message("to the first")),
         (other, "1", _message("to the second")),
     ]
+
+
+def test_unreadable_receipts_keep_the_payload_and_answer_200(
+    client: Client, account: ChannelAccount, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = json.dumps(
+        {"message": None, "statuses": [{"id": "X1", "status": "sent", "timestamp": "yesterday"}]}
+    ).encode()
+    raw = signed(body)
+    client.raise_request_exception = False
+    response = _post(client, account, raw)
+    assert (response.status_code, InboundPayload.objects.count()) == (200, 1)  # type: ignore[attr-defined]
+    assert ReceiptRecord.objects.count() == 0
+    assert "Unreadable receipts in a sms_acme webhook" in caplog.text
+    # The key was remembered together with the stored payload: the same request is a replay.
+    assert _post(client, account, raw).status_code == 401  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 1
