@@ -2,7 +2,7 @@
 
 queued < sent < delivered < read; a receipt behind the delivery's state is recorded but not
 applied (delivered after read is ignored). FAILED marks the delivery failed as a permanent
-failure, unless it was already delivered or read.
+failure, unless it was already delivered or read; once failed, later receipts are recorded only.
 
 A receipt only ever touches a delivery of the account whose signed webhook carried it: provider
 ids are numbered per bot, page or number, so one account could otherwise move (or fail) another
@@ -62,6 +62,10 @@ def record_receipts(
 
 
 def _apply(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
+    if delivery.provider_state == ReceiptState.FAILED:
+        # Terminal: a later receipt is recorded but never revives a failed delivery, so status
+        # and provider_state stay consistent.
+        return False
     current = (
         RECEIPT_ORDER.get(ReceiptState(delivery.provider_state), -1)
         if (delivery.provider_state and delivery.provider_state != ReceiptState.FAILED)

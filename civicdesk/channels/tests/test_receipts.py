@@ -154,3 +154,28 @@ def test_a_receipt_signed_by_one_account_cannot_touch_another_accounts_delivery(
     assert _signed_post(client, first, body, "secret-first") == 200
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error) == (DeliveryStatus.FAILED, "forged by second")
+
+
+def test_a_failed_delivery_stays_failed_whatever_comes_after() -> None:
+    delivery = _delivery()
+    record_receipts(
+        channel="sms_acme",
+        account=None,
+        receipts=[
+            DeliveryReceipt("AM-OUT-1", ReceiptState.FAILED, error="Unreachable handset"),
+            DeliveryReceipt("AM-OUT-1", ReceiptState.SENT),
+            DeliveryReceipt("AM-OUT-1", ReceiptState.DELIVERED, at=T1),
+        ],
+    )
+    delivery.refresh_from_db()
+    assert (
+        delivery.status,
+        delivery.provider_state,
+        delivery.delivered_at,
+        delivery.last_error,
+    ) == (DeliveryStatus.FAILED, "failed", None, "Unreachable handset")
+    assert list(ReceiptRecord.objects.values_list("state", "applied")) == [
+        ("failed", True),
+        ("sent", False),
+        ("delivered", False),
+    ]
