@@ -130,7 +130,10 @@ def webhook(request: HttpRequest, kind: str, account_uuid: str) -> HttpResponse:
         return _response(answer)
     if request.method != "POST":
         return HttpResponse(status=405)
-    if int(request.headers.get("Content-Length") or 0) > settings.CIVICDESK_MAX_BODY_BYTES:
+    length = (request.headers.get("Content-Length") or "0").strip()
+    if not (length.isascii() and length.isdigit()):
+        return HttpResponse(b"invalid Content-Length", status=400)
+    if int(length) > settings.CIVICDESK_MAX_BODY_BYTES:
         return HttpResponse(status=413)
     raw = RawPayload(
         body=request.body,

@@ -153,3 +153,19 @@ def test_unreadable_receipts_keep_the_payload_and_answer_200(
     # The key was remembered together with the stored payload: the same request is a replay.
     assert _post(client, account, raw).status_code == 401  # type: ignore[attr-defined]
     assert InboundPayload.objects.count() == 1
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "\u00b2", "1.5"])
+def test_a_malformed_content_length_is_a_400_and_stores_nothing(
+    client: Client, account: ChannelAccount, length: str
+) -> None:
+    client.raise_request_exception = False
+    response = client.generic(
+        "POST",
+        f"/hooks/sms_acme/{account.uuid}/",
+        BODY,
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+    assert (response.status_code, response.content) == (400, b"invalid Content-Length")
+    assert InboundPayload.objects.count() == 0
