@@ -282,15 +282,17 @@ class ChannelAdapter(ABC):
         raise NotImplementedError(f"{self.kind} is not a polled channel")
 
 
-# How far a signed webhook's timestamp may be from now, either way.
-REPLAY_TOLERANCE = timedelta(minutes=5)
+def replay_tolerance() -> timedelta:
+    """How far a signed webhook's timestamp may be from now, either way: the one setting
+    CIVICDESK_WEBHOOK_TOLERANCE_SECONDS, which also bounds how long replay keys are kept."""
+    from django.conf import settings
+
+    return timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
 
 
-def check_fresh(
-    timestamp: datetime, *, now: datetime, tolerance: timedelta = REPLAY_TOLERANCE
-) -> None:
-    """Raise ReplayedPayload when a signed timestamp is outside the tolerance window."""
-    if abs(now - timestamp) > tolerance:
+def check_fresh(timestamp: datetime, *, now: datetime) -> None:
+    """Raise ReplayedPayload when a signed timestamp is outside `replay_tolerance()`."""
+    if abs(now - timestamp) > replay_tolerance():
         raise ReplayedPayload(f"timestamp {timestamp.isoformat()} is outside the replay window")
 
 

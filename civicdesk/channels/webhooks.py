@@ -12,7 +12,6 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,6 +29,7 @@ from civicdesk.channels.contracts import (
     ReplayedPayload,
     SignatureMismatch,
     WebhookResponse,
+    replay_tolerance,
 )
 from civicdesk.channels.models import ChannelAccount, SeenWebhook
 from civicdesk.channels.receipts import record_receipts
@@ -61,7 +61,8 @@ def record_rejected_webhook(*, account: ChannelAccount, reason: str) -> None:
 def _remember(account: ChannelAccount, key: str) -> bool:
     """Whether the replay key is new (and now remembered); old keys are purged."""
     moment = now()
-    window = timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
+    # Twice the window: a key is kept for as long as its timestamp could still pass check_fresh.
+    window = replay_tolerance()
     SeenWebhook.objects.filter(account=account, seen_at__lt=moment - 2 * window).delete()
     digest = hashlib.sha256(key.encode()).hexdigest()
     try:

@@ -3,12 +3,14 @@
 import json
 import time
 import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from civicdesk.channels.accounts import configure_account
-from civicdesk.channels.models import ChannelAccount, InboundPayload, ReceiptRecord
+from civicdesk.channels.models import ChannelAccount, InboundPayload, ReceiptRecord, SeenWebhook
 from civicdesk.channels.tests.sms_acme.tests.test_adapter import signed
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +171,22 @@ def test_a_malformed_content_length_is_a_400_and_stores_nothing(
     )
     assert (response.status_code, response.content) == (400, b"invalid Content-Length")
     assert InboundPayload.objects.count() == 0
+
+
+def test_the_tolerance_setting_bounds_freshness_and_the_replay_memory(
+    client: Client, account: ChannelAccount, settings: Any
+) -> None:
+    settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS = 60
+    stale = signed(BODY, at=int(time.time()) - 100)
+    assert _post(client, account, stale).status_code == 401  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 0
+    first = signed(BODY, at=int(time.time()) - 50)
+    assert _post(client, account, first).status_code == 200  # type: ignore[attr-defined]
+    # 70 s later its timestamp is 120 s old, outside the window; its key is still kept
+    # (kept for twice the window), and a stale timestamp is refused anyway.
+    SeenWebhook.objects.update(seen_at=SeenWebhook.objects.get().seen_at - timedelta(seconds=70))
+    other = signed(_message("purges old keys"))
+    assert _post(client, account, other).status_code == 200  # type: ignore[attr-defined]
+    assert SeenWebhook.objects.count() == 2
+    assert _post(client, account, first).status_code == 401  # type: ignore[attr-defined]
+    assert InboundPayload.objects.count() == 2
