@@ -15,7 +15,12 @@ from civicdesk.channels import registry
 from civicdesk.channels.config import AccountConfig
 from civicdesk.channels.contracts import ChannelAdapter
 from civicdesk.channels.models import ChannelAccount
-from civicdesk.channels.secrets import decrypt_secrets, encrypt_secrets, rotate_token
+from civicdesk.channels.secrets import (
+    SecretsUnreadable,
+    decrypt_secrets,
+    encrypt_secrets,
+    rotate_token,
+)
 from civicdesk.core.errors import DomainError
 
 
@@ -47,10 +52,10 @@ def configure_account(
     back). Raises InvalidAccountSettings (field → reason) and changes nothing on bad input.
     """
     schema = registry.adapter_class(account.kind).config_schema
-    current = decrypt_secrets(account.secrets_encrypted)
     merged: dict[str, Any] = {
         name: value for name, value in values.items() if value is not None and value != ""
     }
+    current = _readable_secrets(account, schema, supplied=merged)
     for name in schema.secret_fields():
         if name not in merged and name in current:
             merged[name] = SecretStr(current[name])
@@ -68,6 +73,29 @@ def configure_account(
     if save:
         account.save(update_fields=["config", "secrets_encrypted", "updated_at"])
     return config
+
+
+_REENTER = "Enter this secret again: the stored value cannot be decrypted."
+
+
+def _readable_secrets(
+    account: ChannelAccount, schema: type[AccountConfig], *, supplied: Mapping[str, Any]
+) -> dict[str, str]:
+    """The stored secrets; after a lost encryption key, nothing when every secret field is
+    supplied again (the account is repaired by re-entering them), else a field error each."""
+    try:
+        return decrypt_secrets(account.secrets_encrypted)
+    except SecretsUnreadable:
+        missing = [name for name in schema.secret_fields() if name not in supplied]
+        if missing:
+            raise InvalidAccountSettings(
+                "The stored secrets cannot be decrypted with the configured keys; "
+                "enter every secret again.",
+                dict.fromkeys(
+                    missing, "Enter this secret again: the stored value cannot be decrypted."
+                ),
+            ) from None
+        return {}
 
 
 def rotate_account_secrets() -> int:

@@ -33,6 +33,7 @@ from civicdesk.channels.contracts import (
 )
 from civicdesk.channels.models import ChannelAccount, SeenWebhook
 from civicdesk.channels.receipts import record_receipts
+from civicdesk.channels.secrets import SecretsUnreadable
 from civicdesk.channels.services import accept_inbound
 from civicdesk.core.clock import now
 
@@ -80,7 +81,10 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
     that fails after verification leaves no key behind, so the provider's retry is accepted.
     """
     adapter = registry.adapter_for(kind)
-    config = account_config(adapter=adapter, account=account)
+    try:
+        config = account_config(adapter=adapter, account=account)
+    except SecretsUnreadable:
+        return _unreadable_secrets(account)
     try:
         adapter.verify(raw, config)
         receipts = _receipts(adapter, kind, raw)
@@ -100,6 +104,17 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
     return adapter.acknowledge(raw, config)
 
 
+def _unreadable_secrets(account: ChannelAccount) -> WebhookResponse:
+    """The account's secrets cannot be decrypted (an encryption key was dropped too soon):
+    nothing can be verified, so nothing is stored; 503 makes the provider retry later, after
+    an administrator has re-entered the secrets."""
+    logger.error(
+        "Webhook for %s account %s: its secrets cannot be decrypted", account.kind, account.pk
+    )
+    record_rejected_webhook(account=account, reason="secrets unreadable: re-enter them")
+    return WebhookResponse(status=503, body=b"account secrets unreadable")
+
+
 def _receipts(adapter: ChannelAdapter, kind: str, raw: RawPayload) -> tuple[DeliveryReceipt, ...]:
     """The payload's receipts; unreadable ones are logged (the payload itself is kept)."""
     try:
@@ -115,17 +130,29 @@ def _response(answer: WebhookResponse) -> HttpResponse:
     return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
 
 
+# Credentials are never stored with a payload (signature headers are kept: they prove nothing
+# to anyone without the account's secret, and they let a payload be verified again).
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
 def _headers(request: HttpRequest) -> Mapping[str, str]:
-    return {name: value for name, value in request.headers.items() if name.lower() != "cookie"}
+    return {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+    }
 
 
 @csrf_exempt
 def webhook(request: HttpRequest, kind: str, account_uuid: str) -> HttpResponse:
     account = _account(kind, account_uuid)
     if request.method == "GET":
-        answer = registry.adapter_for(kind).handshake(
-            request.GET.dict(), account_config(adapter=registry.adapter_for(kind), account=account)
-        )
+        adapter = registry.adapter_for(kind)
+        try:
+            config = account_config(adapter=adapter, account=account)
+        except SecretsUnreadable:
+            return _response(_unreadable_secrets(account))
+        answer = adapter.handshake(request.GET.dict(), config)
         if answer is None:
             raise Http404
         return _response(answer)

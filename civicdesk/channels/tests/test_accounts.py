@@ -130,3 +130,30 @@ def test_the_admin_form_is_built_from_the_schema_and_never_shows_secrets() -> No
     assert config.api_key == SecretStr("key-1")
     assert config.webhook_secret == SecretStr("whsec-2")
     assert config.from_number == "+447700900002"
+
+
+LOST_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+def test_after_a_lost_key_re_entering_every_secret_repairs_the_account() -> None:
+    with override_settings(CIVICDESK_ENCRYPTION_KEYS=[LOST_KEY]):
+        account = _account()
+    with override_settings(CIVICDESK_ENCRYPTION_KEYS=[NEW_KEY]):
+        account.refresh_from_db()
+        before = account.secrets_encrypted
+        with pytest.raises(InvalidAccountSettings) as refused:
+            configure_account(account=account, values={**SETTINGS, "verify_token": ""})
+        assert refused.value.errors == {
+            "verify_token": "Enter this secret again: the stored value cannot be decrypted."
+        }
+        account.refresh_from_db()
+        assert account.secrets_encrypted == before
+        configure_account(account=account, values={**SETTINGS, "verify_token": "v-2"})
+        account.refresh_from_db()
+        config = account_config(adapter=adapter_for("sms_acme"), account=account)
+        assert isinstance(config, AcmeSmsConfig)
+        assert (config.webhook_secret, config.api_key, config.verify_token) == (
+            SecretStr("whsec-1"),
+            SecretStr("key-1"),
+            SecretStr("v-2"),
+        )

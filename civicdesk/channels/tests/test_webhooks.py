@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client
 
 from civicdesk.channels.accounts import configure_account
@@ -190,3 +191,45 @@ def test_the_tolerance_setting_bounds_freshness_and_the_replay_memory(
     assert SeenWebhook.objects.count() == 2
     assert _post(client, account, first).status_code == 401  # type: ignore[attr-defined]
     assert InboundPayload.objects.count() == 2
+
+
+def test_a_webhook_for_an_account_whose_secrets_cannot_be_read_is_a_503_storing_nothing(
+    client: Client, settings: Any
+) -> None:
+    settings.CIVICDESK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    account = ChannelAccount.objects.create(kind="sms_acme", name="Keyless")
+    configure_account(account=account, values={"webhook_secret": "whsec-test"})
+    settings.CIVICDESK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is lost
+    response = _post(client, account, signed(BODY))
+    handshake = client.get(f"/hooks/sms_acme/{account.uuid}/", {"challenge": "c"})
+    assert (response.status_code, handshake.status_code) == (503, 503)  # type: ignore[attr-defined]
+    assert (InboundPayload.objects.count(), SeenWebhook.objects.count()) == (0, 0)
+    account.refresh_from_db()
+    assert (account.rejected_webhooks, account.last_rejected_reason) == (
+        2,
+        "secrets unreadable: re-enter them",
+    )
+
+
+def test_credential_headers_are_not_stored_with_the_payload(
+    client: Client, account: ChannelAccount
+) -> None:
+    raw = signed(BODY)
+    headers = {
+        **raw.headers,
+        "Authorization": "Bearer sk-live",
+        "Proxy-Authorization": "Basic eDp5",
+        "X-Request-Id": "r-1",
+    }
+    client.cookies["sessionid"] = "s-1"
+    response = client.post(
+        f"/hooks/sms_acme/{account.uuid}/",
+        data=BODY,
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 200
+    stored = {name.lower(): value for name, value in InboundPayload.objects.get().headers.items()}
+    assert stored["x-request-id"] == "r-1"
+    assert stored["x-acme-signature"] == raw.headers["X-Acme-Signature"]
+    assert {"authorization", "proxy-authorization", "cookie"} & stored.keys() == set()
