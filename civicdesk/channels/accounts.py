@@ -98,6 +98,26 @@ def _readable_secrets(
         return {}
 
 
+def encrypt_plaintext_secrets(
+    *, kind: str, config: Mapping[str, Any], secrets_encrypted: str
+) -> tuple[dict[str, Any], str] | None:
+    """Settings stored before secrets were encrypted keep them in plain `config`: the new
+    (config, secrets_encrypted) with those fields moved into the encrypted token (a value
+    already encrypted wins), or None when there is nothing to move or the kind is unknown.
+    For the data migration; raises SecretsUnreadable if the stored token cannot be read."""
+    try:
+        schema = registry.adapter_class(kind).config_schema
+    except registry.UnknownChannel:
+        return None
+    plain = {name: value for name, value in config.items() if name in schema.secret_fields()}
+    if not plain:
+        return None
+    secrets = {name: str(value) for name, value in plain.items() if value not in (None, "")}
+    secrets.update(decrypt_secrets(secrets_encrypted))
+    rest = {name: value for name, value in config.items() if name not in plain}
+    return rest, encrypt_secrets(secrets)
+
+
 def rotate_account_secrets() -> int:
     """Re-encrypt every account's secrets with the newest key; returns how many changed."""
     changed = 0

@@ -1,7 +1,10 @@
 """Account settings: validated by the adapter's schema, secrets encrypted at rest."""
 
+import importlib
+
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps as django_apps
 from django.test import override_settings
 from pydantic import SecretStr
 
@@ -157,3 +160,28 @@ def test_after_a_lost_key_re_entering_every_secret_repairs_the_account() -> None
             SecretStr("key-1"),
             SecretStr("v-2"),
         )
+
+
+def test_the_data_migration_encrypts_secrets_left_in_plain_config() -> None:
+    migration = importlib.import_module(
+        "civicdesk.channels.migrations.0007_fix1_encrypt_plaintext_config_secrets"
+    )
+    old = ChannelAccount.objects.create(
+        kind="sms_acme",
+        name="Before encryption",
+        config={"from_number": "+447700900001", "api_key": "key-plain", "webhook_secret": ""},
+    )
+    current = _account()
+    current_token = current.secrets_encrypted
+    unknown = ChannelAccount.objects.create(kind="gone", name="X", config={"api_key": "k"})
+    migration.encrypt_plaintext_secrets(django_apps, None)
+    old.refresh_from_db()
+    current.refresh_from_db()
+    unknown.refresh_from_db()
+    assert old.config == {"from_number": "+447700900001"}
+    assert secrets.decrypt_secrets(old.secrets_encrypted) == {"api_key": "key-plain"}
+    assert (current.config, current.secrets_encrypted) == (
+        {"from_number": "+447700900001", "base_url": "http://127.0.0.1:9"},
+        current_token,
+    )
+    assert (unknown.config, unknown.secrets_encrypted) == ({"api_key": "k"}, "")
