@@ -12,6 +12,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
+    REPLAY_WINDOW,
     ChannelAdapter,
     DeliveryReceipt,
     InvalidPayload,
@@ -29,7 +31,6 @@ from civicdesk.channels.contracts import (
     ReplayedPayload,
     SignatureMismatch,
     WebhookResponse,
-    replay_tolerance,
 )
 from civicdesk.channels.models import ChannelAccount, SeenWebhook
 from civicdesk.channels.receipts import record_receipts
@@ -59,6 +60,11 @@ def record_rejected_webhook(*, account: ChannelAccount, reason: str) -> None:
     )
 
 
+def replay_tolerance() -> timedelta:
+    """The replay window: CIVICDESK_WEBHOOK_TOLERANCE_SECONDS (see REPLAY_WINDOW)."""
+    return timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
+
+
 def _remember(account: ChannelAccount, key: str) -> bool:
     """Whether the replay key is new (and now remembered); old keys are purged."""
     moment = now()
@@ -85,6 +91,7 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
         config = account_config(adapter=adapter, account=account)
     except SecretsUnreadable:
         return _unreadable_secrets(account)
+    window = REPLAY_WINDOW.set(replay_tolerance())
     try:
         adapter.verify(raw, config)
         receipts = _receipts(adapter, kind, raw)
@@ -101,6 +108,8 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
     except SignatureMismatch as exc:
         record_rejected_webhook(account=account, reason=f"forged: {exc}")
         return WebhookResponse(status=403, body=b"signature mismatch")
+    finally:
+        REPLAY_WINDOW.reset(window)
     return adapter.acknowledge(raw, config)
 
 
