@@ -61,6 +61,39 @@ def record_receipts(
     return records
 
 
+def apply_early_receipts(*, delivery: OutboundDelivery) -> int:
+    """Link and apply, in arrival order, the receipts that arrived before `attempt_delivery`
+    recorded the provider id (a fast provider can report "delivered" before the send call
+    returns). Call inside the transaction that saves the provider id; returns how many moved
+    the delivery. One query plus one write per early receipt (usually none)."""
+    if not delivery.provider_message_id:
+        return 0
+    early = (
+        ReceiptRecord.objects.select_for_update()
+        .filter(
+            delivery__isnull=True,
+            channel=delivery.channel,
+            account_id=delivery.account_id,
+            provider_message_id=delivery.provider_message_id,
+        )
+        .order_by("received_at", "id")
+    )
+    moved = 0
+    for record in early:
+        receipt = DeliveryReceipt(
+            provider_message_id=record.provider_message_id,
+            state=ReceiptState(record.state),
+            at=record.at,
+            error=record.error,
+            permanent=record.permanent,
+        )
+        record.delivery = delivery
+        record.applied = _apply(delivery, receipt)
+        record.save(update_fields=["delivery", "applied"])
+        moved += record.applied
+    return moved
+
+
 def _apply(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
     if delivery.provider_state == ReceiptState.FAILED:
         # Terminal: a later receipt is recorded but never revives a failed delivery, so status

@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels import delivery_policy, receipts, registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     DeliveryOutcome,
@@ -333,6 +333,8 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
                 now=attempted_at, attempts_made=delivery.attempts, retry_after=result.retry_after
             )
         delivery.save()
+        if delivery.status == DeliveryStatus.SENT:
+            receipts.apply_early_receipts(delivery=delivery)
         if delivery.status == DeliveryStatus.RETRYING:
             _schedule_retry(delivery)
         publish(

@@ -2,12 +2,22 @@
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.test import Client
 
+from civicdesk.channels import registry
 from civicdesk.channels.accounts import configure_account
-from civicdesk.channels.contracts import DeliveryReceipt, ReceiptState
+from civicdesk.channels.contracts import (
+    ChannelAdapter,
+    DeliveryReceipt,
+    DeliveryResult,
+    InboundMessage,
+    OutgoingMessage,
+    RawPayload,
+    ReceiptState,
+)
 from civicdesk.channels.models import (
     ChannelAccount,
     DeliveryStatus,
@@ -16,6 +26,7 @@ from civicdesk.channels.models import (
     ReceiptRecord,
 )
 from civicdesk.channels.receipts import record_receipts
+from civicdesk.channels.services import queue_delivery
 from civicdesk.channels.tests.sms_acme.tests.test_adapter import signed
 
 pytestmark = pytest.mark.django_db
@@ -178,4 +189,51 @@ def test_a_failed_delivery_stays_failed_whatever_comes_after() -> None:
         ("failed", True),
         ("sent", False),
         ("delivered", False),
+    ]
+
+
+class QuickAdapter(ChannelAdapter):
+    """A provider whose receipts can arrive before its send call returns."""
+
+    kind = "quick"
+    label = "Quick test channel"
+
+    def parse_inbound(self, payload: RawPayload) -> InboundMessage:
+        raise NotImplementedError
+
+    def send(self, message: OutgoingMessage, config: object) -> DeliveryResult:
+        return DeliveryResult.sent("Q-1")
+
+
+def test_receipts_that_arrive_before_the_provider_id_is_recorded_are_applied_in_order(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with registry.override_adapters(QuickAdapter):
+        record_receipts(
+            channel="quick",
+            account=None,
+            receipts=[
+                DeliveryReceipt("Q-1", ReceiptState.DELIVERED, at=T1),
+                DeliveryReceipt("Q-1", ReceiptState.READ, at=T2),
+            ],
+        )
+        early: list[tuple[int | None, bool]] = list(
+            ReceiptRecord.objects.values_list("delivery_id", "applied")
+        )
+        assert early == [(None, False), (None, False)]
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery = queue_delivery(
+                message=OutgoingMessage(channel="quick", recipient="+447911123456", body="Hi")
+            )
+    delivery.refresh_from_db()
+    assert (
+        delivery.status,
+        delivery.provider_message_id,
+        delivery.provider_state,
+        delivery.delivered_at,
+        delivery.read_at,
+    ) == (DeliveryStatus.SENT, "Q-1", "read", T1, T2)
+    assert list(ReceiptRecord.objects.values_list("delivery", "state", "applied")) == [
+        (delivery.pk, "delivered", True),
+        (delivery.pk, "read", True),
     ]
