@@ -15,7 +15,12 @@ from civicdesk.channels import registry
 from civicdesk.channels.config import AccountConfig
 from civicdesk.channels.contracts import ChannelAdapter
 from civicdesk.channels.models import ChannelAccount
-from civicdesk.channels.secrets import decrypt_secrets, encrypt_secrets, rotate_token
+from civicdesk.channels.secrets import (
+    SecretsUnreadable,
+    decrypt_secrets,
+    encrypt_secrets,
+    rotate_token,
+)
 from civicdesk.core.errors import DomainError
 
 
@@ -47,10 +52,10 @@ def configure_account(
     back). Raises InvalidAccountSettings (field → reason) and changes nothing on bad input.
     """
     schema = registry.adapter_class(account.kind).config_schema
-    current = decrypt_secrets(account.secrets_encrypted)
     merged: dict[str, Any] = {
         name: value for name, value in values.items() if value is not None and value != ""
     }
+    current = _readable_secrets(account, schema, supplied=merged)
     for name in schema.secret_fields():
         if name not in merged and name in current:
             merged[name] = SecretStr(current[name])
@@ -68,6 +73,49 @@ def configure_account(
     if save:
         account.save(update_fields=["config", "secrets_encrypted", "updated_at"])
     return config
+
+
+_REENTER = "Enter this secret again: the stored value cannot be decrypted."
+
+
+def _readable_secrets(
+    account: ChannelAccount, schema: type[AccountConfig], *, supplied: Mapping[str, Any]
+) -> dict[str, str]:
+    """The stored secrets; after a lost encryption key, nothing when every secret field is
+    supplied again (the account is repaired by re-entering them), else a field error each."""
+    try:
+        return decrypt_secrets(account.secrets_encrypted)
+    except SecretsUnreadable:
+        missing = [name for name in schema.secret_fields() if name not in supplied]
+        if missing:
+            raise InvalidAccountSettings(
+                "The stored secrets cannot be decrypted with the configured keys; "
+                "enter every secret again.",
+                dict.fromkeys(
+                    missing, "Enter this secret again: the stored value cannot be decrypted."
+                ),
+            ) from None
+        return {}
+
+
+def encrypt_plaintext_secrets(
+    *, kind: str, config: Mapping[str, Any], secrets_encrypted: str
+) -> tuple[dict[str, Any], str] | None:
+    """Settings stored before secrets were encrypted keep them in plain `config`: the new
+    (config, secrets_encrypted) with those fields moved into the encrypted token (a value
+    already encrypted wins), or None when there is nothing to move or the kind is unknown.
+    For the data migration; raises SecretsUnreadable if the stored token cannot be read."""
+    try:
+        schema = registry.adapter_class(kind).config_schema
+    except registry.UnknownChannel:
+        return None
+    plain = {name: value for name, value in config.items() if name in schema.secret_fields()}
+    if not plain:
+        return None
+    secrets = {name: str(value) for name, value in plain.items() if value not in (None, "")}
+    secrets.update(decrypt_secrets(secrets_encrypted))
+    rest = {name: value for name, value in config.items() if name not in plain}
+    return rest, encrypt_secrets(secrets)
 
 
 def rotate_account_secrets() -> int:

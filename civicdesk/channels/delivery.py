@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 
-from civicdesk.channels import delivery_policy, registry
+from civicdesk.channels import delivery_policy, receipts, registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     AttachmentRef,
@@ -273,6 +273,9 @@ def _record_result(
                 now=attempted_at, attempts_made=delivery.attempts, retry_after=result.retry_after
             )
         delivery.save()
+        if delivery.status == DeliveryStatus.SENT:
+            # Receipts the provider sent before it answered the send are applied now, in order.
+            receipts.apply_early_receipts(delivery=delivery)
         if delivery.status == DeliveryStatus.RETRYING:
             _schedule_retry(delivery)
         _publish(delivery)

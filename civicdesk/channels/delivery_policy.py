@@ -1,9 +1,20 @@
 """When to try a failed delivery again. Pure."""
 
+import math
 from datetime import datetime, timedelta
 
 BASE_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 3600
+# The longest a provider's Retry-After is honoured: a year-long (or overflowing) value would
+# otherwise park the message for ever or crash the attempt that records it.
+MAX_RETRY_AFTER_SECONDS = 3600
+
+
+def clamp_retry_after(seconds: float) -> float:
+    """`seconds` within [0, MAX_RETRY_AFTER_SECONDS]; NaN counts as 0."""
+    if math.isnan(seconds):
+        return 0.0
+    return min(max(seconds, 0.0), float(MAX_RETRY_AFTER_SECONDS))
 
 
 def backoff_delay(attempts_made: int) -> timedelta:
@@ -16,8 +27,8 @@ def backoff_delay(attempts_made: int) -> timedelta:
 def next_attempt_at(
     *, now: datetime, attempts_made: int, retry_after: float | None = None
 ) -> datetime:
-    """The backoff, or the provider's Retry-After when it asks for longer."""
+    """The backoff, or the provider's Retry-After when it asks for longer (at most an hour)."""
     delay = backoff_delay(attempts_made)
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+        delay = max(delay, timedelta(seconds=clamp_retry_after(retry_after)))
     return now + delay

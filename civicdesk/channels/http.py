@@ -18,6 +18,7 @@ Adapters may import this module; it imports no ORM.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
@@ -26,6 +27,7 @@ from typing import Any
 import httpx
 
 from civicdesk.channels.contracts import DeliveryResult
+from civicdesk.channels.delivery_policy import clamp_retry_after
 from civicdesk.core.clock import now
 
 logger = logging.getLogger(__name__)
@@ -36,18 +38,21 @@ MAX_RETRIES = 2
 MAX_INLINE_WAIT_SECONDS = 2.0
 ERROR_BODY_LIMIT = 1000
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+_DELTA_SECONDS = re.compile(r"[0-9]{1,10}", re.ASCII)
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The Retry-After header as seconds (delta-seconds or an HTTP date), None if absent."""
+    """The Retry-After header as seconds (delta-seconds or an HTTP date), None if absent or
+    unreadable; clamped to `MAX_RETRY_AFTER_SECONDS`. Only ASCII digits count as a number."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    if _DELTA_SECONDS.fullmatch(value):
+        return clamp_retry_after(float(value))
     try:
-        return float(max((parsedate_to_datetime(value) - now()).total_seconds(), 0.0))
-    except (TypeError, ValueError):
+        at = parsedate_to_datetime(value)
+        return clamp_retry_after((at - now()).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 

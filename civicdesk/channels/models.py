@@ -75,12 +75,19 @@ class InboundPayload(TimeStampedModel):
 
     class Meta:
         ordering = ["-id"]
+        # Providers number messages per bot, page or number, so a provider id is unique per
+        # account; payloads without an account (portal, API, console) stay unique per channel.
         constraints = [
             models.UniqueConstraint(
+                fields=["channel", "account", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False, account__isnull=False),
+                name="inbound_payload_provider_id_per_account",
+            ),
+            models.UniqueConstraint(
                 fields=["channel", "provider_message_id"],
-                condition=Q(provider_message_id__isnull=False),
-                name="inbound_payload_provider_id_unique",
-            )
+                condition=Q(provider_message_id__isnull=False, account__isnull=True),
+                name="inbound_payload_provider_id_no_account",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +214,9 @@ class ReceiptRecord(models.Model):
         OutboundDelivery, null=True, blank=True, on_delete=models.CASCADE, related_name="receipts"
     )
     channel = models.CharField(max_length=30)
+    # The account whose signed webhook carried the receipt: it may only touch that account's
+    # deliveries (provider ids are numbered per bot, page or number, not per channel kind).
+    account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL)
     provider_message_id = models.CharField(max_length=255, db_index=True)
     state = models.CharField(max_length=20)
     at = models.DateTimeField(null=True, blank=True)

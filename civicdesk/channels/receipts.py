@@ -2,7 +2,12 @@
 
 queued < sent < delivered < read; a receipt behind the delivery's state is recorded but not
 applied (delivered after read is ignored). FAILED marks the delivery failed as a permanent
-failure, unless it was already delivered or read, and moves on to its next fallback route.
+failure, unless it was already delivered or read, and moves on to its next fallback route; once
+failed, later receipts are recorded only.
+
+A receipt only ever touches a delivery of the account whose signed webhook carried it: provider
+ids are numbered per bot, page or number, so one account could otherwise move (or fail) another
+account's deliveries.
 """
 
 from __future__ import annotations
@@ -13,23 +18,37 @@ from django.db import transaction
 
 from civicdesk.channels.contracts import RECEIPT_ORDER, DeliveryReceipt, ReceiptState
 from civicdesk.channels.fallback import fall_back
-from civicdesk.channels.models import DeliveryStatus, OutboundDelivery, ReceiptRecord
+from civicdesk.channels.models import (
+    ChannelAccount,
+    DeliveryStatus,
+    OutboundDelivery,
+    ReceiptRecord,
+)
 from civicdesk.core.clock import now
 from civicdesk.realtime.publish import publish
 
 
 @transaction.atomic
-def record_receipts(*, channel: str, receipts: Iterable[DeliveryReceipt]) -> list[ReceiptRecord]:
+def record_receipts(
+    *, channel: str, account: ChannelAccount | None, receipts: Iterable[DeliveryReceipt]
+) -> list[ReceiptRecord]:
+    """Record each receipt and apply it to the matching delivery of `account` (None: deliveries
+    sent without an account). Locks each matched delivery; one query per receipt."""
     records = []
     for receipt in receipts:
         delivery = (
             OutboundDelivery.objects.select_for_update()
-            .filter(channel=channel, provider_message_id=receipt.provider_message_id)
+            .filter(
+                channel=channel,
+                account=account,
+                provider_message_id=receipt.provider_message_id,
+            )
             .first()
         )
         record = ReceiptRecord(
             delivery=delivery,
             channel=channel,
+            account=account,
             provider_message_id=receipt.provider_message_id,
             state=receipt.state,
             at=receipt.at,
@@ -44,7 +63,44 @@ def record_receipts(*, channel: str, receipts: Iterable[DeliveryReceipt]) -> lis
     return records
 
 
+def apply_early_receipts(*, delivery: OutboundDelivery) -> int:
+    """Link and apply, in arrival order, the receipts that arrived before `attempt_delivery`
+    recorded the provider id (a fast provider can report "delivered" before the send call
+    returns). Call inside the transaction that saves the provider id; returns how many moved
+    the delivery. One query plus one write per early receipt (usually none)."""
+    if not delivery.provider_message_id:
+        return 0
+    early = (
+        ReceiptRecord.objects.select_for_update()
+        .filter(
+            delivery__isnull=True,
+            channel=delivery.channel,
+            account_id=delivery.account_id,
+            provider_message_id=delivery.provider_message_id,
+        )
+        .order_by("received_at", "id")
+    )
+    moved = 0
+    for record in early:
+        receipt = DeliveryReceipt(
+            provider_message_id=record.provider_message_id,
+            state=ReceiptState(record.state),
+            at=record.at,
+            error=record.error,
+            permanent=record.permanent,
+        )
+        record.delivery = delivery
+        record.applied = _apply(delivery, receipt)
+        record.save(update_fields=["delivery", "applied"])
+        moved += record.applied
+    return moved
+
+
 def _apply(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
+    if delivery.provider_state == ReceiptState.FAILED:
+        # Terminal: a later receipt is recorded but never revives a failed delivery, so status
+        # and provider_state stay consistent.
+        return False
     current = (
         RECEIPT_ORDER.get(ReceiptState(delivery.provider_state), -1)
         if (delivery.provider_state and delivery.provider_state != ReceiptState.FAILED)

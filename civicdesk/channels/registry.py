@@ -34,11 +34,17 @@ def _load(path: str) -> type[ChannelAdapter]:
     """The adapter class at `path`: a module exposing ADAPTER, or `module.ClassName`."""
     try:
         module = importlib.import_module(path)
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
         module_path, _, name = path.rpartition(".")
-        if not module_path:
-            raise AdapterError(f"No channel adapter module {path!r}") from None
-        found = getattr(importlib.import_module(module_path), name, None)
+        if exc.name != path or not module_path:
+            # Something the adapter imports is missing (or the path names no module at all).
+            raise AdapterError(f"Channel adapter {path!r} cannot be imported: {exc}") from exc
+        try:
+            found = getattr(importlib.import_module(module_path), name, None)
+        except ModuleNotFoundError as missing:
+            raise AdapterError(
+                f"Channel adapter {path!r} cannot be imported: {missing}"
+            ) from missing
     else:
         found = getattr(module, "ADAPTER", None)
     if not (isinstance(found, type) and issubclass(found, ChannelAdapter)):

@@ -129,7 +129,7 @@ def accept_inbound(
 
     if provider_id:
         earlier = InboundPayload.objects.filter(
-            channel=channel, provider_message_id=provider_id
+            channel=channel, account=account, provider_message_id=provider_id
         ).first()
         if earlier is not None:
             if process_now:
@@ -159,7 +159,9 @@ def accept_inbound(
             )
     except IntegrityError:
         # The same provider id arrived concurrently: the first one stored wins.
-        earlier = InboundPayload.objects.get(channel=channel, provider_message_id=provider_id)
+        earlier = InboundPayload.objects.get(
+            channel=channel, account=account, provider_message_id=provider_id
+        )
         return Acceptance(payload=earlier, is_duplicate=True, outcome=_earlier_outcome(earlier))
 
     if status != PayloadStatus.RECEIVED:

@@ -223,6 +223,9 @@ class AdapterTestBase:
     provider_errors: ClassVar[list[ProviderError]] = []
     signs_webhooks: ClassVar[bool] = False
     sample_message: ClassVar[OutgoingMessage | None] = None
+    # Bodies with receipts the adapter cannot read (bad timestamps, states): each must raise
+    # InvalidPayload or read as receipts with aware times.
+    malformed_receipt_bodies: ClassVar[tuple[bytes, ...]] = ()
 
     def config(self, base_url: str) -> AccountConfig:
         """The account settings the tests use (pointing at the fake provider, if any)."""
@@ -264,6 +267,24 @@ class AdapterTestBase:
             got = interpret(adapter, raw)
             want = {key: expected.get(key) for key in ("message", "receipts", "error")}
             assert got == want, f"{path.name}: the adapter's reading changed"
+
+    def test_receipts_are_aware_and_unreadable_ones_raise_invalid_payload(self) -> None:
+        """The framework stores a webhook before reading its receipts and answers the provider
+        from what it stored: anything but InvalidPayload from `parse_receipt` is a 500 after
+        storing, and a naive timestamp is a time in no known zone."""
+        adapter = self.adapter_class()
+        raws = [load_recorded(path)[0] for path in recorded_payloads(self.payloads_folder())]
+        raws += [
+            RawPayload(body=body, content_type="application/json")
+            for body in (b"", b"{", b"[]", b"null", b"\xff\xfe", *self.malformed_receipt_bodies)
+        ]
+        for raw in raws:
+            try:
+                receipts = adapter.parse_receipt(raw)
+            except InvalidPayload:
+                continue
+            for receipt in receipts:
+                assert receipt.at is None or receipt.at.utcoffset() is not None, (raw.body, receipt)
 
     def test_signature_good_and_forged(self) -> None:
         if not self.signs_webhooks:

@@ -23,6 +23,9 @@ from django.views.decorators.csrf import csrf_exempt
 from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
+    REPLAY_WINDOW,
+    ChannelAdapter,
+    DeliveryReceipt,
     InvalidPayload,
     RawPayload,
     ReplayedPayload,
@@ -31,6 +34,7 @@ from civicdesk.channels.contracts import (
 )
 from civicdesk.channels.models import ChannelAccount, SeenWebhook
 from civicdesk.channels.receipts import record_receipts
+from civicdesk.channels.secrets import SecretsUnreadable
 from civicdesk.channels.services import accept_inbound
 from civicdesk.core.clock import now
 
@@ -56,10 +60,16 @@ def record_rejected_webhook(*, account: ChannelAccount, reason: str) -> None:
     )
 
 
+def replay_tolerance() -> timedelta:
+    """The replay window: CIVICDESK_WEBHOOK_TOLERANCE_SECONDS (see REPLAY_WINDOW)."""
+    return timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
+
+
 def _remember(account: ChannelAccount, key: str) -> bool:
     """Whether the replay key is new (and now remembered); old keys are purged."""
     moment = now()
-    window = timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
+    # Twice the window: a key is kept for as long as its timestamp could still pass check_fresh.
+    window = replay_tolerance()
     SeenWebhook.objects.filter(account=account, seen_at__lt=moment - 2 * window).delete()
     digest = hashlib.sha256(key.encode()).hexdigest()
     try:
@@ -71,51 +81,96 @@ def _remember(account: ChannelAccount, key: str) -> bool:
 
 
 def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> WebhookResponse:
-    """Verify, refuse replays, store and enqueue. Forged → 403, replayed → 401."""
+    """Verify, refuse replays, store and enqueue. Forged → 403, replayed → 401.
+
+    The replay key is remembered in the same transaction that stores the payload: a request
+    that fails after verification leaves no key behind, so the provider's retry is accepted.
+    """
     adapter = registry.adapter_for(kind)
-    config = account_config(adapter=adapter, account=account)
+    try:
+        config = account_config(adapter=adapter, account=account)
+    except SecretsUnreadable:
+        return _unreadable_secrets(account)
+    window = REPLAY_WINDOW.set(replay_tolerance())
     try:
         adapter.verify(raw, config)
-        key = adapter.replay_key(raw)
-        if key and not _remember(account, key):
-            raise ReplayedPayload("this signed request was received before")
+        receipts = _receipts(adapter, kind, raw)
+        with transaction.atomic():
+            key = adapter.replay_key(raw)
+            if key and not _remember(account, key):
+                raise ReplayedPayload("this signed request was received before")
+            accept_inbound(channel=kind, raw=raw, account=account, verified=True)
+            if receipts:
+                record_receipts(channel=kind, account=account, receipts=receipts)
     except ReplayedPayload as exc:
         record_rejected_webhook(account=account, reason=f"replayed: {exc}")
         return WebhookResponse(status=401, body=b"replayed")
     except SignatureMismatch as exc:
         record_rejected_webhook(account=account, reason=f"forged: {exc}")
         return WebhookResponse(status=403, body=b"signature mismatch")
-    accept_inbound(channel=kind, raw=raw, account=account, verified=True)
-    try:
-        receipts = adapter.parse_receipt(raw)
-    except InvalidPayload:
-        logger.warning("Unreadable receipts in a %s webhook (payload stored)", kind)
-    else:
-        record_receipts(channel=kind, receipts=receipts)
+    finally:
+        REPLAY_WINDOW.reset(window)
     return adapter.acknowledge(raw, config)
+
+
+def _unreadable_secrets(account: ChannelAccount) -> WebhookResponse:
+    """The account's secrets cannot be decrypted (an encryption key was dropped too soon):
+    nothing can be verified, so nothing is stored; 503 makes the provider retry later, after
+    an administrator has re-entered the secrets."""
+    logger.error(
+        "Webhook for %s account %s: its secrets cannot be decrypted", account.kind, account.pk
+    )
+    record_rejected_webhook(account=account, reason="secrets unreadable: re-enter them")
+    return WebhookResponse(status=503, body=b"account secrets unreadable")
+
+
+def _receipts(adapter: ChannelAdapter, kind: str, raw: RawPayload) -> tuple[DeliveryReceipt, ...]:
+    """The payload's receipts; unreadable ones are logged (the payload itself is kept)."""
+    try:
+        return tuple(adapter.parse_receipt(raw))
+    except InvalidPayload as exc:
+        logger.warning("Unreadable receipts in a %s webhook (payload stored): %s", kind, exc)
+    except Exception:
+        logger.exception("The %s adapter failed reading receipts (payload stored)", kind)
+    return ()
 
 
 def _response(answer: WebhookResponse) -> HttpResponse:
     return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
 
 
+# Credentials are never stored with a payload (signature headers are kept: they prove nothing
+# to anyone without the account's secret, and they let a payload be verified again).
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
 def _headers(request: HttpRequest) -> Mapping[str, str]:
-    return {name: value for name, value in request.headers.items() if name.lower() != "cookie"}
+    return {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+    }
 
 
 @csrf_exempt
 def webhook(request: HttpRequest, kind: str, account_uuid: str) -> HttpResponse:
     account = _account(kind, account_uuid)
     if request.method == "GET":
-        answer = registry.adapter_for(kind).handshake(
-            request.GET.dict(), account_config(adapter=registry.adapter_for(kind), account=account)
-        )
+        adapter = registry.adapter_for(kind)
+        try:
+            config = account_config(adapter=adapter, account=account)
+        except SecretsUnreadable:
+            return _response(_unreadable_secrets(account))
+        answer = adapter.handshake(request.GET.dict(), config)
         if answer is None:
             raise Http404
         return _response(answer)
     if request.method != "POST":
         return HttpResponse(status=405)
-    if int(request.headers.get("Content-Length") or 0) > settings.CIVICDESK_MAX_BODY_BYTES:
+    length = (request.headers.get("Content-Length") or "0").strip()
+    if not (length.isascii() and length.isdigit()):
+        return HttpResponse(b"invalid Content-Length", status=400)
+    if int(length) > settings.CIVICDESK_MAX_BODY_BYTES:
         return HttpResponse(status=413)
     raw = RawPayload(
         body=request.body,

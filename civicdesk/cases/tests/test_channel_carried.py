@@ -251,6 +251,7 @@ def test_receipts_show_on_the_case_page_and_in_the_api(
     at = now().replace(microsecond=0) + timedelta(minutes=1)
     record_receipts(
         channel="testtext",
+        account=delivery.account,
         receipts=[DeliveryReceipt(delivery.provider_message_id, ReceiptState.DELIVERED, at=at)],
     )
     delivery.refresh_from_db()

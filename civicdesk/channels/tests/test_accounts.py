@@ -1,7 +1,10 @@
 """Account settings: validated by the adapter's schema, secrets encrypted at rest."""
 
+import importlib
+
 import pytest
 from cryptography.fernet import Fernet
+from django.apps import apps as django_apps
 from django.test import override_settings
 from pydantic import SecretStr
 
@@ -130,3 +133,55 @@ def test_the_admin_form_is_built_from_the_schema_and_never_shows_secrets() -> No
     assert config.api_key == SecretStr("key-1")
     assert config.webhook_secret == SecretStr("whsec-2")
     assert config.from_number == "+447700900002"
+
+
+LOST_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+def test_after_a_lost_key_re_entering_every_secret_repairs_the_account() -> None:
+    with override_settings(CIVICDESK_ENCRYPTION_KEYS=[LOST_KEY]):
+        account = _account()
+    with override_settings(CIVICDESK_ENCRYPTION_KEYS=[NEW_KEY]):
+        account.refresh_from_db()
+        before = account.secrets_encrypted
+        with pytest.raises(InvalidAccountSettings) as refused:
+            configure_account(account=account, values={**SETTINGS, "verify_token": ""})
+        assert refused.value.errors == {
+            "verify_token": "Enter this secret again: the stored value cannot be decrypted."
+        }
+        account.refresh_from_db()
+        assert account.secrets_encrypted == before
+        configure_account(account=account, values={**SETTINGS, "verify_token": "v-2"})
+        account.refresh_from_db()
+        config = account_config(adapter=adapter_for("sms_acme"), account=account)
+        assert isinstance(config, AcmeSmsConfig)
+        assert (config.webhook_secret, config.api_key, config.verify_token) == (
+            SecretStr("whsec-1"),
+            SecretStr("key-1"),
+            SecretStr("v-2"),
+        )
+
+
+def test_the_data_migration_encrypts_secrets_left_in_plain_config() -> None:
+    migration = importlib.import_module(
+        "civicdesk.channels.migrations.0008_encrypt_plaintext_config_secrets"
+    )
+    old = ChannelAccount.objects.create(
+        kind="sms_acme",
+        name="Before encryption",
+        config={"from_number": "+447700900001", "api_key": "key-plain", "webhook_secret": ""},
+    )
+    current = _account()
+    current_token = current.secrets_encrypted
+    unknown = ChannelAccount.objects.create(kind="gone", name="X", config={"api_key": "k"})
+    migration.encrypt_plaintext_secrets(django_apps, None)
+    old.refresh_from_db()
+    current.refresh_from_db()
+    unknown.refresh_from_db()
+    assert old.config == {"from_number": "+447700900001"}
+    assert secrets.decrypt_secrets(old.secrets_encrypted) == {"api_key": "key-plain"}
+    assert (current.config, current.secrets_encrypted) == (
+        {"from_number": "+447700900001", "base_url": "http://127.0.0.1:9"},
+        current_token,
+    )
+    assert (unknown.config, unknown.secrets_encrypted) == ({"api_key": "k"}, "")

@@ -160,3 +160,22 @@ def test_an_interrupted_send_is_picked_up_again(flaky: Any) -> None:
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT
     assert delivery.provider_message_id == "prov-7"
+
+
+@pytest.mark.parametrize("retry_after", [1e20, 365 * 86400.0, float("inf"), float("nan"), -60.0])
+def test_an_adapters_retry_after_is_capped_at_an_hour_and_the_attempt_recorded(
+    flaky: Any, django_capture_on_commit_callbacks: Any, retry_after: float
+) -> None:
+    flaky.script[:] = [DeliveryResult.temporary_failure("429", retry_after=retry_after)]
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = queue_delivery(message=_message())
+    delivery.refresh_from_db()
+    attempt = delivery.tries.get()
+    assert (delivery.status, delivery.attempts, attempt.outcome) == (
+        DeliveryStatus.RETRYING,
+        1,
+        "temporary_failure",
+    )
+    assert delivery.next_attempt_at is not None
+    expected = timedelta(hours=1) if retry_after > 3600 else timedelta(seconds=30)
+    assert delivery.next_attempt_at - attempt.attempted_at == expected

@@ -246,8 +246,8 @@ def test_a_failed_receipt_falls_back_once(two_channels: None) -> None:
     delivery = queue_delivery(message=_chat(), fallbacks=[MAIL], last_inbound_at=now())
     attempt_delivery(delivery_id=delivery.pk)
     failed = DeliveryReceipt("chat-1", ReceiptState.FAILED, error="handset unreachable")
-    record_receipts(channel="testchat", receipts=[failed])
-    record_receipts(channel="testchat", receipts=[failed])
+    record_receipts(channel="testchat", account=None, receipts=[failed])
+    record_receipts(channel="testchat", account=None, receipts=[failed])
     fallback = DeliveryFallback.objects.get()
     assert (fallback.from_delivery_id, fallback.reason) == (delivery.pk, "handset unreachable")
     assert fallback.to_delivery is not None

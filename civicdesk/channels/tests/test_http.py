@@ -4,10 +4,11 @@ import socket
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from civicdesk.channels.contracts import DeliveryOutcome
-from civicdesk.channels.http import ProviderClient
+from civicdesk.channels.http import ProviderClient, retry_after_seconds
 from civicdesk.channels.testing import FakeProvider, FakeResponse, RecordedRequest
 
 
@@ -115,3 +116,29 @@ def test_an_unreadable_success_is_permanent(provider: FakeProvider) -> None:
     result = _client(provider.url).send("POST", "/v1/messages", json={}, on_success=_message_id)
     assert result.outcome is DeliveryOutcome.PERMANENT_FAILURE
     assert "<html>ok</html>" in result.error
+
+
+def _retry_after(value: str) -> float | None:
+    return retry_after_seconds(
+        httpx.Response(429, headers=[(b"Retry-After", value.encode("latin-1"))])
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("\u00b2", None),  # a superscript two is a digit to str.isdigit, not to HTTP
+        ("-5", None),
+        ("1.5", None),
+        ("99999999999999", None),  # more than ten digits: not a delta-seconds
+        ("9999999999", 3600.0),
+        (str(365 * 86400), 3600.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 3600.0),
+        ("soon", None),
+    ],
+)
+def test_retry_after_is_parsed_strictly_and_capped(value: str, seconds: float | None) -> None:
+    assert _retry_after(value) == seconds

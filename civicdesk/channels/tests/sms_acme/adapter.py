@@ -122,13 +122,12 @@ class AcmeSmsAdapter(ChannelAdapter):
         for item in statuses:
             if not isinstance(item, dict) or item.get("status") not in _STATES:
                 raise InvalidPayload(f"unknown Acme status {item!r}")
-            at = text_field(item, "timestamp")
             error = item.get("error") or {}
             receipts.append(
                 DeliveryReceipt(
                     provider_message_id=text_field(item, "id", required=True, limit=64),
                     state=_STATES[item["status"]],
-                    at=datetime.fromisoformat(at) if at else None,
+                    at=_timestamp(item),
                     error=str(error.get("message", "")) if isinstance(error, dict) else "",
                     permanent=not (isinstance(error, dict) and error.get("retryable") is True),
                 )
@@ -160,6 +159,22 @@ class AcmeSmsAdapter(ChannelAdapter):
                 idempotent=bool(message.idempotency_key),
                 on_success=_message_id,
             )
+
+
+def _timestamp(item: Mapping[str, Any]) -> datetime | None:
+    """The receipt's time: ISO 8601 with a UTC offset. Anything else is InvalidPayload (never a
+    ValueError, which would fail the webhook after it was stored), and a time without an offset
+    is refused rather than guessed."""
+    value = text_field(item, "timestamp", limit=64)
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidPayload(f"'timestamp' {value!r} is not an ISO 8601 time") from None
+    if at.utcoffset() is None:
+        raise InvalidPayload(f"'timestamp' {value!r} has no UTC offset")
+    return at
 
 
 def _message_id(response: httpx.Response) -> str:

@@ -38,6 +38,13 @@ class TestAcmeSms(AdapterTestBase):
     fake_provider_class = FakeAcme
     provider_errors = ERRORS
     signs_webhooks = True
+    malformed_receipt_bodies = (
+        b'{"statuses": [{"id": "X1", "status": "sent", "timestamp": "yesterday"}]}',
+        b'{"statuses": [{"id": "X2", "status": "sent", "timestamp": "2026-12-02T09:00:00"}]}',
+        b'{"statuses": [{"id": "X3", "status": "sent", "timestamp": 1764666000}]}',
+        b'{"statuses": [{"id": "X4", "status": "sent", "error": "not an object"}]}',
+        b'{"statuses": "all delivered"}',
+    )
 
     def config(self, base_url: str) -> AcmeSmsConfig:
         return acme_config(base_url)
