@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import migrations
+from django.db import connection, migrations
 
 OLD_TO_NEW = {
     "created": "case.opened",
@@ -149,7 +149,20 @@ def forwards(apps: Any, schema_editor: Any) -> None:
         for case_id, rows in chunk:
             _convert_case(cases[case_id], rows, queue_ids)
             pending += rows
-        CaseEvent.objects.bulk_update(pending, ["kind", "data", "is_public"], batch_size=BATCH)
+        _save(CaseEvent, pending)
+
+
+def _save(CaseEvent: Any, rows: list[Any]) -> None:
+    """One plain UPDATE per row, sent with executemany: far cheaper than bulk_update's CASE."""
+    table = connection.ops.quote_name(CaseEvent._meta.db_table)
+    data = CaseEvent._meta.get_field("data")
+    sql = f"UPDATE {table} SET kind = %s, data = %s, is_public = %s WHERE id = %s"  # noqa: S608
+    params = [
+        (row.kind, data.get_db_prep_save(row.data, connection), row.is_public, row.pk)
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def backwards(apps: Any, schema_editor: Any) -> None:
