@@ -20,6 +20,7 @@ Costs: no queries of its own; `entry.attachments.all()` and `entry.author` shoul
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,7 +51,7 @@ from civicdesk.cases.events import (
 )
 from civicdesk.cases.kernels.status import CaseStatus
 from civicdesk.channels.selectors import channel_label
-from civicdesk.realtime.events import Event, event_class
+from civicdesk.realtime.events import Event, InvalidEventData, event_class
 
 if TYPE_CHECKING:
     from civicdesk.cases.models import CaseEvent
@@ -122,7 +123,15 @@ def present_entry(entry: CaseEvent, *, audience: Audience) -> EntryView | None:
         return None
     if presenter is _present_unknown:
         return _present_unknown(None, entry, audience)
-    event = event_class(entry.kind).from_data(entry.data)
+    try:
+        event = event_class(entry.kind).from_data(entry.data)
+    except InvalidEventData:
+        # One row that no longer fits its class (an older schema, a hand edit) must not take
+        # the whole case page down: staff see it as unknown, citizens see nothing of it.
+        logging.getLogger(__name__).warning(
+            "Timeline entry %s does not fit %s", entry.pk, entry.kind, exc_info=True
+        )
+        return None if audience is Audience.CITIZEN else _present_unknown(None, entry, audience)
     return presenter(event, entry, audience)
 
 

@@ -8,4 +8,11 @@ class ChannelsConfig(AppConfig):
     verbose_name = "Contact channels"
 
     def ready(self) -> None:
-        from civicdesk.channels import checks  # noqa: F401 - registers the system check
+        from django.conf import settings
+
+        from civicdesk.channels import (
+            checks,  # noqa: F401 - registers the system check
+            http,
+        )
+
+        http.set_default_timeout(settings.CIVICDESK_PROVIDER_TIMEOUT_SECONDS)

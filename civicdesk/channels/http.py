@@ -173,12 +173,17 @@ class ProviderClient:
             self._sleep(wait)
 
 
-def _default_timeout() -> float:
-    try:
-        from django.conf import settings
+# Set once at start-up by the channels app from CIVICDESK_PROVIDER_TIMEOUT_SECONDS, so that this
+# module (which adapters import) never reads Django's settings itself.
+_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
 
-        return float(
-            getattr(settings, "CIVICDESK_PROVIDER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
-        )
-    except ImportError:  # pragma: no cover - used outside Django
-        return DEFAULT_TIMEOUT_SECONDS
+
+def set_default_timeout(seconds: float) -> None:
+    global _timeout_seconds  # noqa: PLW0603 - one process-wide default, set at start-up
+    if seconds <= 0:
+        raise ValueError("a provider time-out must be positive")
+    _timeout_seconds = float(seconds)
+
+
+def _default_timeout() -> float:
+    return _timeout_seconds

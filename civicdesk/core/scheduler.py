@@ -104,7 +104,7 @@ class Scheduler:
                 log.warning("Job %s still running at exit; it is abandoned", name)
         if self._held_until is not None:
             try:
-                release_lease(name=LEASE_NAME, holder=self.holder, now=self.clock())
+                release_lease(name=LEASE_NAME, holder=self.holder)
             except DatabaseError:
                 log.warning("Could not release the scheduler lease; it expires by itself")
         self._held_until = None
@@ -115,7 +115,7 @@ class Scheduler:
         was_leader = self.is_leader
         moment = self.clock()
         try:
-            held = take_lease(name=LEASE_NAME, holder=self.holder, duration=self.lease, now=moment)
+            held = take_lease(name=LEASE_NAME, holder=self.holder, duration=self.lease)
         except DatabaseError as error:
             # Unknown: keep what we knew; the expiry we wrote still bounds our leadership.
             log.warning("Scheduler lease not renewed (%s); trying again", error)

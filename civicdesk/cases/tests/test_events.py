@@ -154,13 +154,37 @@ def test_old_timeline_rows_are_converted_to_typed_events(riverton: Any) -> None:
         **state,
         "status": "open",
         "original_kind": "sla",
-        "details": '{"target": "first response"}',
+        "details": '{"target": "first response", "was_public": true}',
     }
     assert [row.is_public for row in rows] == [True, False, True, True, False, False]
     # Every converted entry can be presented; the citizen sees only the public ones.
     citizen = [present_entry(row, audience=Audience.CITIZEN) for row in rows]
     assert [v.css_class for v in citizen if v] == ["opened", "message", "status"]
     migration.backwards(apps, None)
-    assert list(CaseEvent.objects.filter(case=case).order_by("id").values_list("kind", "data")) == [
-        (k, d) for k, d, _, _ in old
-    ]
+    back = CaseEvent.objects.filter(case=case).order_by("id")
+    assert list(back.values_list("kind", "data", "is_public")) == [(k, d, p) for k, d, _, p in old]
+
+
+def test_the_history_migration_reads_in_a_few_queries_per_batch_not_one_per_case(
+    riverton: Any, django_assert_max_num_queries: Any
+) -> None:
+    cases = [_case() for _ in range(12)]
+    CaseEvent.objects.filter(case__in=cases).delete()
+    for case in cases:
+        for kind, data in (
+            ("created", {"service": "Bins"}),
+            ("status", {"from": "new", "to": "open"}),
+        ):
+            CaseEvent.objects.create(case=case, kind=kind, data=data, created_at=case.created_at)
+    migration = importlib.import_module(
+        "civicdesk.cases.migrations.0004_timeline_history_as_typed_events"
+    )
+    from django.apps import apps
+
+    # queues, the ordered entries, the cases, one bulk update (in its savepoint)
+    with django_assert_max_num_queries(6):
+        migration.forwards(apps, None)
+    kinds = CaseEvent.objects.filter(case__in=cases).values_list("case__reference", "kind")
+    assert sorted(kinds) == sorted(
+        (c.reference, k) for c in cases for k in ("case.opened", "case.status.changed")
+    )

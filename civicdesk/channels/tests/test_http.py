@@ -142,3 +142,13 @@ def _retry_after(value: str) -> float | None:
 )
 def test_retry_after_is_parsed_strictly_and_capped(value: str, seconds: float | None) -> None:
     assert _retry_after(value) == seconds
+
+
+def test_the_default_time_out_comes_from_the_setting_given_at_start_up() -> None:
+    from django.conf import settings
+
+    from civicdesk.channels import http
+
+    assert http._default_timeout() == float(settings.CIVICDESK_PROVIDER_TIMEOUT_SECONDS)
+    with pytest.raises(ValueError, match="positive"):
+        http.set_default_timeout(0)

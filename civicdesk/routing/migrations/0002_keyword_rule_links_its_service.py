@@ -2,10 +2,22 @@
 # service. Codes are mapped to services here; a rule whose code named no service is kept, but
 # switched off and marked in its name, so an administrator can see and fix it.
 
+import ast
+import re
+
 import django.db.models.deletion
 from django.db import migrations, models
 
 UNMATCHED_MARK = ' (service code {code!r} matched no service)'
+UNMATCHED = re.compile(r' \(service code (\'.*\'|".*") matched no service\)$')
+
+
+def _unmark(name):
+    """The name and code before `link_services` marked an unmatched rule; (name, '') if unmarked."""
+    match = UNMATCHED.search(name)
+    if match is None:
+        return name, ''
+    return name[: match.start()], ast.literal_eval(match.group(1))
 
 
 def link_services(apps, schema_editor):
@@ -24,8 +36,12 @@ def link_services(apps, schema_editor):
 def restore_codes(apps, schema_editor):
     rule_model = apps.get_model('routing', 'KeywordRule')
     for rule in rule_model.objects.select_related('service'):
-        rule.service_code = rule.service.code if rule.service else ''
-        rule.save(update_fields=['service_code'])
+        if rule.service:
+            rule.service_code = rule.service.code
+        else:
+            # The code that matched no service is kept in the name: give it back.
+            rule.name, rule.service_code = _unmark(rule.name)
+        rule.save(update_fields=['service_code', 'name'])
 
 
 class Migration(migrations.Migration):
