@@ -33,6 +33,7 @@ def test_an_entry_that_no_longer_fits_its_class_degrades_alone(
         ("case.assigned", "assignment", "Assigned to Ann Abbott in Waste automatically"),
         ("case.message.received", "message", f"Message from {case.citizen} by Web portal"),
         ("case.status.changed", "unknown", "case.status.changed"),
+        ("case.sla.paused", "sla", "Service-level clock paused: waiting on the citizen"),
     ]
     assert [v.css_class for v in citizen] == ["opened", "message"]
     assert [r.getMessage() for r in caplog.records] == [
