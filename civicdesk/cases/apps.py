@@ -10,7 +10,7 @@ class CasesConfig(AppConfig):
         from civicdesk.cases import events, presenters  # noqa: F401
         from civicdesk.cases.intake import handle_inbound_message
         from civicdesk.cases.services.fallback import record_reply_fallback
-        from civicdesk.channels import registry
+        from civicdesk.channels import services
 
-        registry.set_inbound_handler(handle_inbound_message)
-        registry.set_fallback_handler(record_reply_fallback)
+        services.register_inbound_handler(handle_inbound_message)
+        services.register_fallback_handler(record_reply_fallback)

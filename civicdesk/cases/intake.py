@@ -20,12 +20,12 @@ from civicdesk.cases.services import NewAttachment, open_case, record_citizen_me
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
-from civicdesk.channels.registry import InboundOutcome
 from civicdesk.channels.selectors import (
     sender_identity,
     senders_are_authenticated,
     threads_by_sender,
 )
+from civicdesk.channels.services import InboundOutcome
 from civicdesk.citizens.selectors import citizen_has_contact_point
 from civicdesk.citizens.services import ContactInput, add_contact_points, identify_citizen
 from civicdesk.core.clock import now

@@ -58,6 +58,8 @@ __all__ = [
     "poll_accounts",
     "process_payload",
     "queue_delivery",
+    "register_fallback_handler",
+    "register_inbound_handler",
     "replay_payload",
     "retry_due_deliveries",
     "sweep",
@@ -72,6 +74,17 @@ DUPLICATE_WAIT_SECONDS = 5
 UNCLAIMED_AFTER = timedelta(minutes=2)
 # Processing that started this long ago and never finished was interrupted (a worker died).
 STALE_PROCESSING = timedelta(minutes=10)
+
+
+def register_inbound_handler(handler: registry.InboundHandler) -> None:
+    """The domain that turns stored messages into work (cases) registers itself here, once at
+    start-up, so that this framework never imports it."""
+    registry.set_inbound_handler(handler)
+
+
+def register_fallback_handler(handler: registry.FallbackHandler | None) -> None:
+    """Who hears of a reply moved to another channel (cases, to record it on the case)."""
+    registry.set_fallback_handler(handler)
 
 
 @dataclass(frozen=True)
