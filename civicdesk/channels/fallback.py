@@ -24,6 +24,12 @@ def fall_back(delivery: OutboundDelivery, *, reason: str) -> DeliveryFallback:
     unknown channel, or lacking the address their channel needs, are skipped (named in the
     reason).
     """
+    # Two failure reports at once (a failed send and a failed receipt, or two receipts) take
+    # turns on the delivery's row, so the second finds the first one's record instead of
+    # colliding with it on the one-to-one link.
+    OutboundDelivery.objects.select_for_update().filter(pk=delivery.pk).values_list(
+        "pk", flat=True
+    ).get()
     earlier = DeliveryFallback.objects.filter(from_delivery=delivery).first()
     if earlier is not None:
         return earlier

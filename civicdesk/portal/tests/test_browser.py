@@ -57,7 +57,11 @@ def test_the_portal_pages_pass_axe_wcag_checks(
     page.goto(f"{live_server.url}/services/pothole/")
     assert _violations(page) == []
     page.get_by_role("button", name="Send request").click()
-    assert page.evaluate("document.activeElement.className") == "error-summary"
+    # The answer is a new page: wait for it, then for its script to move focus to the summary.
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.className === 'error-summary'",
+        timeout=5000,
+    )
     assert _violations(page) == []
 
     page.get_by_label("Where is the pothole?").fill("High Street")
