@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Bounds requests in flight; database overload becomes 503 + Retry-After (core.overload).
+    "civicdesk.core.overload.AdmissionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,18 +95,48 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "civicdesk.core.context_processors.body",
+                "civicdesk.core.context_processors.live_updates",
             ],
         },
     },
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# Which server runs this process: config/asgi.py says "asgi" before settings load. Under ASGI a
+# request may run on any thread, so connections are not kept between requests there.
+_UNDER_ASGI = env_str("CIVICDESK_SERVER", "wsgi") == "asgi"
 _sqlite_path = env_path("CIVICDESK_SQLITE_PATH", VAR_DIR / "civicdesk.sqlite3")
 DATABASE_URL = env_str("DATABASE_URL", "")
+# PostgreSQL: each process keeps a psycopg pool of at most POOL_MAX_SIZE connections, opened
+# as needed and shared by its threads; a request that finds none free within POOL_TIMEOUT
+# seconds is answered 503 (core.overload). Budget, against the server's max_connections (100
+# by default, 3 of them reserved for superusers): every process that opens connections counts,
+# so on one machine (1 web process + socket process + worker + scheduler) the defaults allow
+# 4 x 8 = 32; past one machine N web processes add N x 8. See docs/deployment.md; with more
+# processes than the budget allows, lower the size or put PgBouncer (transaction mode) between.
+DB_POOL_MIN_SIZE = env_int("CIVICDESK_DB_POOL_MIN_SIZE", 1, minimum=0)
+DB_POOL_MAX_SIZE = env_int("CIVICDESK_DB_POOL_MAX_SIZE", 8, minimum=1)
+DB_POOL_TIMEOUT_SECONDS = env_int("CIVICDESK_DB_POOL_TIMEOUT_SECONDS", 5, minimum=1)
+# SQLite: seconds a write waits for the lock before "database is locked" (then 503).
+SQLITE_BUSY_TIMEOUT_SECONDS = env_int("CIVICDESK_SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=0)
+# SQLite under WSGI: each server thread keeps its connection this long (health-checked before
+# reuse); 0 closes it after every request. Always 0 under ASGI.
+_CONN_MAX_AGE = 0 if _UNDER_ASGI else env_int("CIVICDESK_CONN_MAX_AGE", 600, minimum=0)
 if DATABASE_URL:
-    # No persistent connections: under ASGI each request may run on another thread, and a
-    # connection kept per thread is never closed (Django advises against it under ASGI).
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if env_bool("CIVICDESK_DB_POOL", default=True):
+        # Pooled connections are returned at the end of each request (CONN_MAX_AGE must be 0).
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+                "max_size": DB_POOL_MAX_SIZE,
+                "timeout": DB_POOL_TIMEOUT_SECONDS,
+            },
+        }
+    else:  # behind PgBouncer: Django keeps no pool of its own
+        DATABASES["default"]["CONN_MAX_AGE"] = _CONN_MAX_AGE
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
@@ -112,13 +144,16 @@ else:
             "NAME": str(_sqlite_path),
             "OPTIONS": {
                 # WAL lets the web process read while the task worker writes; IMMEDIATE
-                # transactions take the write lock up front instead of failing on upgrade.
+                # transactions take the write lock up front instead of failing on upgrade, and
+                # the busy timeout makes writers queue for it.
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
             },
+            "CONN_MAX_AGE": _CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
             # A file, not memory: the browser tests' live server reads it from other threads.
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
@@ -160,6 +195,35 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CIVICDESK_MAX_BODY_BYTES", 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The channel webhook endpoint refuses bodies larger than this (413), before reading them.
 CIVICDESK_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Pages (portal forms with an attachment, workspace replies with several files, the admin):
+# room for four attachments and the form around them.
+CIVICDESK_MAX_FORM_BYTES = env_int(
+    "CIVICDESK_MAX_FORM_BYTES",
+    4 * CIVICDESK_MAX_ATTACHMENT_BYTES + CIVICDESK_MAX_BODY_BYTES,
+    minimum=1,
+)
+# The server-level limit (core.bodylimit, wrapped around config.wsgi and config.asgi): a body
+# over its path's limit is refused with 413 before it is read. The API and the channel
+# webhooks take JSON or form posts; everything else may carry attachments.
+CIVICDESK_BODY_LIMITS = {
+    "default": CIVICDESK_MAX_FORM_BYTES,
+    "/api/": CIVICDESK_MAX_BODY_BYTES,
+    "/hooks/": CIVICDESK_MAX_BODY_BYTES,
+}
+
+# --- Serving --------------------------------------------------------------------------------
+# Admission control (core.overload): requests running at once in one web process; one more
+# waits this long for a slot, then gets 503 with Retry-After. Keep it at or under the database
+# pool's size, and under the server's threads (`civicdesk serve --threads`, 32 by default).
+CIVICDESK_MAX_REQUESTS_IN_FLIGHT = env_int("CIVICDESK_MAX_REQUESTS_IN_FLIGHT", 8, minimum=1)
+CIVICDESK_ADMISSION_WAIT_SECONDS = float(env_str("CIVICDESK_ADMISSION_WAIT_SECONDS", "1"))
+CIVICDESK_RETRY_AFTER_SECONDS = env_int("CIVICDESK_RETRY_AFTER_SECONDS", 2, minimum=1)
+# Where pages open their WebSocket. Empty: the page's own host and port (one origin, /ws/
+# routed to the socket servers by the load balancer), unless CIVICDESK_SOCKET_PORT names the
+# port of the socket server on the page's host (what `civicdesk serve` sets). Otherwise a full
+# base address such as wss://live.example.org.
+CIVICDESK_SOCKET_URL = env_str("CIVICDESK_SOCKET_URL", "")
+CIVICDESK_SOCKET_PORT = env_int("CIVICDESK_SOCKET_PORT", 0, minimum=0)
 
 # --- Channels -------------------------------------------------------------------------------
 # Adapters beyond the packages in civicdesk/channels/adapters/: dotted paths to modules that

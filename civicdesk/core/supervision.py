@@ -1,4 +1,4 @@
-"""Child processes that `civicdesk serve` keeps running on one machine: the worker, the scheduler.
+"""Child processes that `civicdesk serve` keeps running on one machine: servers, worker, scheduler.
 
 A child that dies is started again after a delay that doubles with each crash in a row (capped),
 and its exit code is logged; stopping sends SIGTERM and waits, then kills. Past one machine the
@@ -37,6 +37,11 @@ class Child:
     crashes_in_a_row: int = 0
     restart_at: float | None = None
     pids: list[int] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables added to the supervisor's environment for this child."""
+    die_with_supervisor: bool = False
+    """Have Linux SIGTERM the child if the supervisor dies, for programs that cannot ask for it
+    themselves (the servers); CivicDesk's own commands call `exit_with_supervisor()`."""
 
 
 class Supervisor:
@@ -105,8 +110,13 @@ class Supervisor:
                 log.info("%s stopped (exit code %s)", child.name, child.process.returncode)
 
     def _spawn(self, child: Child) -> None:
-        env = {**os.environ, SUPERVISOR_PID_VARIABLE: str(os.getpid())}
-        child.process = subprocess.Popen(child.argv, env=env, process_group=0)  # noqa: S603
+        env = {**os.environ, **child.env, SUPERVISOR_PID_VARIABLE: str(os.getpid())}
+        child.process = subprocess.Popen(  # noqa: S603
+            child.argv,
+            env=env,
+            process_group=0,
+            preexec_fn=_term_on_parent_death if child.die_with_supervisor else None,  # noqa: PLW1509
+        )
         child.started_at = time.monotonic()
         child.restart_at = None
         child.pids.append(child.process.pid)
@@ -152,6 +162,16 @@ class Supervisor:
             lived,
             delay,
         )
+
+
+def _term_on_parent_death() -> None:
+    """Between fork and exec: SIGTERM this child when the thread that started it dies.
+
+    The setting survives exec, so it holds for the program the child becomes.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def exit_with_supervisor() -> None:

@@ -1,36 +1,63 @@
-"""Serve CivicDesk on one machine: the ASGI server, and the worker and scheduler beside it."""
+"""Serve CivicDesk on one machine: pages and API over WSGI, sockets over ASGI, worker, scheduler.
+
+Four supervised children, restarted when they die (core.supervision):
+
+- `web`: granian running `config.wsgi` with a pool of threads on --port, for pages and the API
+  (a bare Django view: about 17 times the requests per second of the ASGI server, see
+  docs/adr/0002);
+- `sockets`: one uvicorn process running `config.asgi` on --socket-port, for `/ws/` only; the
+  pages learn its port through CIVICDESK_SOCKET_PORT;
+- `worker` and `scheduler`, as before.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
+import time
 from argparse import ArgumentParser
 from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from civicdesk.core.supervision import Child, Supervisor
 
 log = logging.getLogger("civicdesk.serve")
+DEFAULT_THREADS = 32
 
 
 class _Stopped(Exception):
-    """SIGTERM arrived: leave the server and stop the children."""
+    """SIGTERM or SIGINT arrived: stop the children."""
 
 
 class Command(BaseCommand):
     help = (
-        "Serve CivicDesk on HOST:PORT, with `civicdesk worker` and `civicdesk scheduler` as "
-        "child processes that are restarted when they die."
+        "Serve CivicDesk on HOST:PORT (pages and API, WSGI) and HOST:SOCKET_PORT (WebSockets, "
+        "ASGI), with `civicdesk worker` and `civicdesk scheduler`; every child is restarted "
+        "when it dies."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--socket-port",
+            type=int,
+            default=None,
+            help="Port of the WebSocket server (default: PORT + 1).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=DEFAULT_THREADS,
+            help="Threads of the web process; more than CIVICDESK_MAX_REQUESTS_IN_FLIGHT, so "
+            "that the requests over it are refused quickly with 503 rather than queued.",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start a task worker.")
         parser.add_argument(
             "--no-scheduler", action="store_true", help="Do not start the scheduler."
@@ -41,35 +68,34 @@ class Command(BaseCommand):
         *args: Any,
         host: str,
         port: int,
+        socket_port: int | None,
+        threads: int,
         no_worker: bool,
         no_scheduler: bool,
         **options: Any,
     ) -> None:
-        import uvicorn
-
+        socket_port = port + 1 if socket_port is None else socket_port
+        if socket_port == port:
+            raise CommandError("--socket-port must differ from --port")
         call_command("collectstatic", interactive=False, verbosity=0)
-        children = []
+        children = server_children(host=host, port=port, socket_port=socket_port, threads=threads)
         if not no_worker and settings.TASK_BACKEND != "immediate":
             children.append(Child("worker", _command("worker", "--verbosity", "0")))
         if not no_scheduler:
             children.append(Child("scheduler", _command("scheduler")))
         supervisor = Supervisor(children)
-        # uvicorn handles SIGTERM/SIGINT while it serves and raises them again once it has
-        # stopped; these handlers turn that into a clean return through `finally`.
         signal.signal(signal.SIGTERM, _raise_stopped)
         signal.signal(signal.SIGINT, _raise_stopped)
         try:
             supervisor.start()
-            self.stdout.write(f"CivicDesk is serving on http://{host}:{port}/ (Ctrl+C to stop)")
-            self.stdout.flush()
-            uvicorn.run(
-                "config.asgi:application",
-                host=host,
-                port=port,
-                log_level="warning",
-                lifespan="off",
-                ws="websockets-sansio",
+            _wait_for_port(host, port)
+            self.stdout.write(
+                f"CivicDesk is serving on http://{host}:{port}/ (live updates on port "
+                f"{socket_port}; Ctrl+C to stop)"
             )
+            self.stdout.flush()
+            while True:
+                time.sleep(3600)
         except _Stopped:
             pass
         finally:
@@ -77,6 +103,71 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             supervisor.stop()
             log.info("CivicDesk stopped")
+
+
+def server_children(*, host: str, port: int, socket_port: int, threads: int) -> list[Child]:
+    """The WSGI web process and the ASGI socket process, as supervised children."""
+    socket_env = {}
+    if not settings.CIVICDESK_SOCKET_URL and not settings.CIVICDESK_SOCKET_PORT:
+        socket_env["CIVICDESK_SOCKET_PORT"] = str(socket_port)
+    web = Child(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--blocking-threads",
+            str(threads),
+            "--no-ws",
+            "--respawn-failed-workers",
+            "--log-level",
+            "error",
+            "config.wsgi:application",
+        ],
+        env=socket_env,
+        die_with_supervisor=True,
+    )
+    sockets = Child(
+        "sockets",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            host,
+            "--port",
+            str(socket_port),
+            "--lifespan",
+            "off",
+            "--ws",
+            "websockets-sansio",
+            "--log-level",
+            "warning",
+        ],
+        env={"CIVICDESK_SERVER": "asgi"},
+        die_with_supervisor=True,
+    )
+    return [web, sockets]
+
+
+def _wait_for_port(host: str, port: int, *, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    log.warning("the web server is not answering on %s:%s yet", host, port)
 
 
 def _command(*args: str) -> list[str]:

@@ -116,10 +116,21 @@
     }
   }
 
+  // The socket server: the page's own origin by default; the page's host on another port
+  // (data-socket-port, one machine: `civicdesk serve`); or a full base address
+  // (data-socket-url). Cookies belong to the host, not the port, so the login comes along.
+  function socketAddress() {
+    var base = body.dataset.socketUrl;
+    if (base) return base.replace(/\/+$/, "") + "/ws/workspace/";
+    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var port = body.dataset.socketPort;
+    var host = port ? window.location.hostname + ":" + port : window.location.host;
+    return scheme + "//" + host + "/ws/workspace/";
+  }
+
   function connect() {
     if (stopped) return;
-    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(scheme + "//" + window.location.host + "/ws/workspace/");
+    socket = new WebSocket(socketAddress());
     setStatus(hadConnection ? "reconnecting…" : "connecting…");
 
     socket.addEventListener("open", function () {
