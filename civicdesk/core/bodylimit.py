@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +125,7 @@ class WSGIBodyLimit:
             environ["wsgi.input"] = body
             environ["CONTENT_LENGTH"] = str(body.seek(0, io.SEEK_END))
             body.seek(0)
+            return _ClosingWith(self.app(environ, start_response), body)
         return self.app(environ, start_response)
 
     @staticmethod
@@ -134,6 +135,25 @@ class WSGIBodyLimit:
         status, headers, content = too_large(path, limit)
         start_response(status, headers)
         return [content]
+
+
+class _ClosingWith:
+    """The application's answer, closing the spooled body too when the server closes it."""
+
+    def __init__(self, answer: Iterable[bytes], body: Any) -> None:
+        self.answer = answer
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.answer)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.answer, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.body.close()
 
 
 def _read_at_most(stream: Any, limit: int) -> Any:

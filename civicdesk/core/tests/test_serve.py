@@ -1,4 +1,5 @@
-"""`civicdesk serve` on one machine: a worker killed with SIGKILL is replaced; tasks still run.
+"""`civicdesk serve` on one machine: pages on the WSGI server, sockets on the ASGI server, a worker
+killed with SIGKILL is replaced; tasks still run.
 
 The children run on the test database (SQLite file or PostgreSQL), already migrated, so the
 test needs no `migrate` of its own and runs on both engines.
@@ -27,6 +28,8 @@ from civicdesk.core.tests.processes import (
 
 WORKER_STARTED = r"INFO civicdesk\.serve: worker started \(pid (\d+)\)"
 SCHEDULER_STARTED = r"INFO civicdesk\.serve: scheduler started \(pid (\d+)\)"
+WEB_STARTED = r"INFO civicdesk\.serve: web started \(pid (\d+)\)"
+SOCKETS_STARTED = r"INFO civicdesk\.serve: sockets started \(pid (\d+)\)"
 
 
 def _free_port() -> int:
@@ -37,12 +40,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str) -> str | None:
+    """The `server` header of a 200 answer from `url`, or None."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-            return bool(response.status == 200)
+            return str(response.headers.get("server")) if response.status == 200 else None
     except OSError:
-        return False
+        return None
 
 
 def _task_statuses() -> list[tuple[str, str]]:
@@ -54,19 +58,37 @@ def _task_statuses() -> list[tuple[str, str]]:
 def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
     env = command_env(tmp_path, CIVICDESK_TASK_BACKEND="database", **database_env_for_children())
     cli = [sys.executable, "-m", "civicdesk.cli"]
-    port = _free_port()
+    port, socket_port = _free_port(), _free_port()
     log = tmp_path / "serve.log"
     seen: list[int] = []
     try:
         with civicdesk_process(
-            ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, log=log
+            [
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--socket-port",
+                str(socket_port),
+            ],
+            env=env,
+            log=log,
         ) as serve:
-            wait_for(lambda: _answers(f"http://127.0.0.1:{port}/"), timeout=20, what="the page")
+            server = wait_for(
+                lambda: _answers(f"http://127.0.0.1:{port}/"), timeout=20, what="the page"
+            )
+            assert server == "granian"  # pages on the WSGI server
+            # The socket server answers on its own port (its HTTP is Django's, over ASGI).
+            sockets_url = f"http://127.0.0.1:{socket_port}/healthz"
+            assert wait_for(lambda: _answers(sockets_url), timeout=20, what="the socket server")
             wait_for(lambda: pids_in_log(log, SCHEDULER_STARTED), timeout=5, what="scheduler")
             (worker,) = pids_in_log(log, WORKER_STARTED)
             (scheduler,) = pids_in_log(log, SCHEDULER_STARTED)
-            seen += [worker, scheduler]
-            assert children_of(serve.pid) == {worker, scheduler}
+            (web,) = pids_in_log(log, WEB_STARTED)
+            (sockets,) = pids_in_log(log, SOCKETS_STARTED)
+            seen += [worker, scheduler, web, sockets]
+            assert children_of(serve.pid) == {web, sockets, worker, scheduler}
 
             os.kill(worker, signal.SIGKILL)
             wait_for(
@@ -75,7 +97,7 @@ def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path
             replacement = pids_in_log(log, WORKER_STARTED)[1]
             seen.append(replacement)
             assert f"worker (pid {worker}) exited with code -9" in log.read_text()
-            assert children_of(serve.pid) == {replacement, scheduler}
+            assert children_of(serve.pid) == {web, sockets, replacement, scheduler}
 
             inbound = subprocess.run(  # noqa: S603
                 [*cli, "inbound", "console", "--from", "jo@mail.example", "--text", "Lamp out"],
