@@ -172,10 +172,10 @@ def _read_at_most(stream: Any, limit: int) -> Any:
 
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+Message = Any
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class ASGIBodyLimit:

@@ -135,7 +135,7 @@ def test_a_chunked_body_is_handed_to_django_with_its_length() -> None:
         return [b""]
 
     wrapped = WSGIBodyLimit(app, BodyLimits(default=10))
-    environ = {
+    environ: dict[str, Any] = {
         "PATH_INFO": "/",
         "HTTP_TRANSFER_ENCODING": "chunked",
         "wsgi.input": BytesIO(b"0123456789"),

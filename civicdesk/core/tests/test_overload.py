@@ -127,7 +127,7 @@ def test_a_write_still_locked_after_the_busy_timeout_is_503_not_500(
         pytest.skip("SQLite's write lock")
     from civicdesk.accounts.services import create_api_token
 
-    user = UserFactory(email="ana@riverton.example")
+    user = UserFactory.create(email="ana@riverton.example")
     key = create_api_token(email=user.email, name="crm").key
     # Connections opened from now on (the live server's) give up on the lock after 0.1 s.
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.1)
