@@ -134,9 +134,10 @@ if DATABASE_URL:
                 "timeout": DB_POOL_TIMEOUT_SECONDS,
             },
         }
-    else:  # behind PgBouncer: Django keeps no pool of its own
+    else:  # behind PgBouncer (transaction mode): Django keeps no pool of its own
         DATABASES["default"]["CONN_MAX_AGE"] = _CONN_MAX_AGE
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 else:
     DATABASES = {
         "default": {
