@@ -270,3 +270,29 @@ def test_postgres_out_of_connections_is_503_not_500(tmp_path: Path) -> None:
     assert "<h1>We are very busy right now</h1>" in page.text
     assert api.status_code == 503, api.text[:500]
     assert api.json()["code"] == "overloaded"
+
+
+@pytest.mark.parametrize(
+    ("path", "raised", "status", "content_type"),
+    [
+        ("/api/v1/cases", "database is locked", 503, "application/json"),
+        ("/workspace/", "database is locked", 503, "text/html; charset=utf-8"),
+        ("/api/v1/cases", "something else", 500, "application/json"),
+        ("/workspace/", "something else", 500, "text/html; charset=utf-8"),
+    ],
+)
+def test_an_error_raised_outside_a_view_is_judged_by_its_cause(
+    path: str, raised: str, status: int, content_type: str
+) -> None:
+    from django.db import OperationalError
+
+    from civicdesk.core.overload import server_error
+
+    # Django calls handler500 while it handles the exception (a session save, a middleware).
+    try:
+        raise OperationalError(raised)
+    except OperationalError:
+        response = server_error(RequestFactory().get(path))
+    assert response.status_code == status
+    assert response["Content-Type"] == content_type
+    assert ("Retry-After" in response) is (status == 503)
