@@ -171,6 +171,18 @@ async def _hear_the_contact(
         return answer, heard
 
 
+def _connections_to(url: str) -> int:
+    import psycopg
+
+    parts = urlsplit(url)
+    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [parts.path.lstrip("/")]
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def test_a_contact_posted_to_one_web_process_reaches_a_socket_on_another(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
@@ -243,6 +255,9 @@ def test_a_contact_posted_to_one_web_process_reaches_a_socket_on_another(
                 post=post,
             )
         )
+
+        # Three processes with pools of at most 4: the server never sees more than 12.
+        assert _connections_to(postgres_url) <= 12
 
     logs = {name: (tmp_path / f"{name}.log").read_text() for name in ("web", "sockets", "worker")}
     matching = [
