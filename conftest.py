@@ -42,6 +42,28 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _reference_numbers_restart(request: pytest.FixtureRequest) -> Iterator[None]:
+    """PostgreSQL numbers references with sequences, which a test's rollback or flush does not
+    reset (the counter row SQLite uses is rolled back): drop them after a test that committed,
+    so that each test counts from 1 on both databases."""
+    yield
+    if not {"transactional_db", "live_server", "live_asgi"} & set(request.fixturenames):
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relkind = 'S' "
+            "AND c.relname LIKE 'civicdesk\\_reference\\_%%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP SEQUENCE IF EXISTS "{name}"')
+
+
 @pytest.fixture
 def riverton(db: None) -> Any:
     """A small city hall: two teams with agents, queues, a calendar, policy and services."""

@@ -10,7 +10,9 @@ class CasesConfig(AppConfig):
         from civicdesk.cases import events, presenters  # noqa: F401
         from civicdesk.cases.intake import handle_inbound_message
         from civicdesk.cases.services.fallback import record_reply_fallback
+        from civicdesk.cases.services.references import next_reference
         from civicdesk.channels import services
 
         services.register_inbound_handler(handle_inbound_message)
         services.register_fallback_handler(record_reply_fallback)
+        services.register_reference_allocator(lambda at: next_reference(at=at))

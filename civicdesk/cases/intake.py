@@ -38,14 +38,24 @@ if TYPE_CHECKING:
 
 
 def handle_inbound_message(
-    message: InboundMessage, payload_id: int | None = None, *, account_id: int | None = None
+    message: InboundMessage,
+    payload_id: int | None = None,
+    *,
+    account_id: int | None = None,
+    reference: str = "",
 ) -> InboundOutcome:
     """Turn one inbound message into case work; says which case, and whether it is new.
 
     `account_id`: the channel account the message came to. It and the sender's address on the
     channel are recorded on the message's entry and on the case, so replies go back the same
-    way.
+    way. `reference`: the one the sender was given on acknowledgement; a message that names no
+    case opens its own case under it (never joins another), and a case already opened under it
+    (the same payload processed twice) is answered as it stands.
     """
+    if reference and not (message.case_reference or message.reply_token_digest):
+        existing = case_by_reference(reference)
+        if existing is not None:
+            return InboundOutcome(case_reference=existing.reference, opened=False, joined=False)
     with transaction.atomic():
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
@@ -58,9 +68,10 @@ def handle_inbound_message(
                 language=message.language,
                 channel=message.channel,
             )
-            case = _open_case_of_sender(citizen, message) if _threads(message) else None
+            threads = _threads(message) and not reference
+            case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
-                case = _open_new_case(citizen, message)
+                case = _open_new_case(citizen, message, reference=reference)
                 opened = True
         elif contacts and _proven(message):
             # Whoever holds the private link, or staff, may tell us new ways to reach them.
@@ -134,7 +145,7 @@ def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | No
     )
 
 
-def _open_new_case(citizen: Citizen, message: InboundMessage) -> Case:
+def _open_new_case(citizen: Citizen, message: InboundMessage, *, reference: str = "") -> Case:
     service: Service | None = None
     priority = ""
     classified_by = ""
@@ -165,6 +176,7 @@ def _open_new_case(citizen: Citizen, message: InboundMessage) -> Case:
         language=message.language,
         opened_at=message.received_at,
         classified_by=classified_by,
+        reference=reference,
     )
 
 

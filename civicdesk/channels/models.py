@@ -72,6 +72,12 @@ class InboundPayload(TimeStampedModel):
     sender_identity = models.CharField(max_length=300, blank=True, db_index=True)
     # When a throttled payload may be released (its sender's window has passed).
     held_until = models.DateTimeField(null=True, blank=True)
+    # The reference the sender was given on acknowledgement, before any case existed (portal
+    # and API); the case opened for it takes this reference.
+    reference = models.CharField(max_length=40, blank=True, db_index=True)
+    # The digest of the private status link the sender was given, so that the status page
+    # can say "received, not yet routed" before the case exists.
+    token_digest = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-id"]

@@ -15,6 +15,7 @@ import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from civicdesk.channels.contracts import ChannelAdapter, InboundMessage
@@ -138,12 +139,14 @@ class InboundOutcome:
 InboundHandler = Callable[..., "str | InboundOutcome"]
 _inbound_handler: InboundHandler | None = None
 _handler_takes_account = True
+_handler_takes_reference = True
 
 
 def set_inbound_handler(handler: InboundHandler) -> None:
-    global _inbound_handler, _handler_takes_account  # noqa: PLW0603 - one hook, set at start-up
+    global _inbound_handler, _handler_takes_account, _handler_takes_reference  # noqa: PLW0603
     _inbound_handler = handler
     _handler_takes_account = _accepts_keyword(handler, "account_id")
+    _handler_takes_reference = _accepts_keyword(handler, "reference")
 
 
 def inbound_handler() -> InboundHandler:
@@ -153,14 +156,20 @@ def inbound_handler() -> InboundHandler:
 
 
 def call_inbound_handler(
-    message: InboundMessage, *, payload_id: int, account_id: int | None
+    message: InboundMessage, *, payload_id: int, account_id: int | None, reference: str = ""
 ) -> InboundOutcome:
-    """Call the registered handler with the agreed keywords; a bare reference is wrapped."""
+    """Call the registered handler with the agreed keywords; a bare reference is wrapped.
+
+    `reference`: the one the sender was given when the payload was acknowledged (see
+    `set_reference_allocator`); a new case opened for the message must take it.
+    """
     handler = inbound_handler()
+    keywords: dict[str, Any] = {"payload_id": payload_id}
     if _handler_takes_account:
-        result = handler(message, payload_id=payload_id, account_id=account_id)
-    else:
-        result = handler(message, payload_id=payload_id)
+        keywords["account_id"] = account_id
+    if _handler_takes_reference and reference:
+        keywords["reference"] = reference
+    result = handler(message, **keywords)
     if isinstance(result, str):
         return InboundOutcome(case_reference=result)
     return result
@@ -176,6 +185,23 @@ def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
         or (p.name == name and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
         for p in parameters
     )
+
+
+# Allocates the reference a contact is given when it is acknowledged, before any case exists
+# (`allocate(at)` -> "RIV-2026-000123"). Set by the domain that numbers cases.
+ReferenceAllocator = Callable[[datetime], str]
+_reference_allocator: ReferenceAllocator | None = None
+
+
+def set_reference_allocator(allocator: ReferenceAllocator | None) -> None:
+    global _reference_allocator  # noqa: PLW0603 - one process-wide hook, set once at start-up
+    _reference_allocator = allocator
+
+
+def allocate_reference(at: datetime) -> str:
+    if _reference_allocator is None:
+        raise RuntimeError("No reference allocator registered: is the cases app installed?")
+    return _reference_allocator(at)
 
 
 @dataclass(frozen=True)

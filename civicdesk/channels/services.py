@@ -60,6 +60,7 @@ __all__ = [
     "queue_delivery",
     "register_fallback_handler",
     "register_inbound_handler",
+    "register_reference_allocator",
     "replay_payload",
     "retry_due_deliveries",
     "sweep",
@@ -80,6 +81,11 @@ def register_inbound_handler(handler: registry.InboundHandler) -> None:
     """The domain that turns stored messages into work (cases) registers itself here, once at
     start-up, so that this framework never imports it."""
     registry.set_inbound_handler(handler)
+
+
+def register_reference_allocator(allocator: registry.ReferenceAllocator | None) -> None:
+    """Who numbers cases gives acknowledged contacts their reference before the case exists."""
+    registry.set_reference_allocator(allocator)
 
 
 def register_fallback_handler(handler: registry.FallbackHandler | None) -> None:
@@ -121,6 +127,7 @@ def accept_inbound(
     account: ChannelAccount | None = None,
     process_now: bool = False,
     verified: bool = False,
+    reserve_reference: bool = False,
 ) -> Acceptance:
     """Store what a channel delivered and set it on its way. Never loses the payload.
 
@@ -132,6 +139,10 @@ def accept_inbound(
     cannot parse is stored as failed; one from the account's own identity is stored as
     ignored; one over its sender's rate limit is stored as throttled. A provider id seen
     before returns the earlier payload and does nothing.
+
+    `reserve_reference`: give the payload a case reference now, in the same write, so that
+    the sender can quote it before the case exists (the portal and the API; not when the
+    message names the case it joins).
     """
     adapter = registry.adapter_for(channel)
     config = account_config(adapter=adapter, account=account)
@@ -155,9 +166,15 @@ def accept_inbound(
     elif message is not None:
         status, error = guards.admission(message, adapter=adapter, config=config)
     identity = guards.sender_identity(message) if message else ""
+    names_case = bool(message and (message.case_reference or message.reply_token_digest))
     try:
         with transaction.atomic():
+            reference = ""
+            if reserve_reference and message is not None and not names_case:
+                reference = registry.allocate_reference(message.received_at or now())
             payload = InboundPayload.objects.create(
+                reference=reference,
+                token_digest=(message.new_case_token_digest if message else "") or "",
                 channel=channel,
                 account=account,
                 provider_message_id=provider_id or None,
@@ -257,7 +274,10 @@ def process_payload(*, payload_id: int, message: InboundMessage | None = None) -
             if message is None:
                 message = parse_stored_payload(payload)
             outcome = registry.call_inbound_handler(
-                message, payload_id=payload.pk, account_id=payload.account_id
+                message,
+                payload_id=payload.pk,
+                account_id=payload.account_id,
+                reference=payload.reference,
             )
             if message.is_automated and not outcome.automated:
                 outcome = dataclasses.replace(outcome, automated=True)

@@ -68,17 +68,19 @@ def open_case(
     opened_at: datetime | None = None,
     classified_by: str = "",
     status_token_digest: str = "",
+    reference: str = "",
 ) -> Case:
     """A new case: referenced, routed to a queue and an agent, with service-level targets.
 
     `status_token_digest` is the digest of the private link the citizen was given (the portal
     makes it); without one the case gets a link nobody knows until `issue_status_token`.
     Writes the case and up to three timeline entries (opened, classified, assigned); publishes
-    one `CaseOpened`.
+    one `CaseOpened`. `reference`: the one the contact was given when it was acknowledged
+    (see `next_reference`); without one, the next is taken now.
     """
     at = opened_at or now()
     case = Case(
-        reference=next_reference(at=at),
+        reference=reference or next_reference(at=at),
         status_token_digest=status_token_digest or digest(new_token(24)),
         citizen=citizen,
         channel=channel,

@@ -1,27 +1,73 @@
-"""Case references: RIV-2026-000123, numbered per prefix and year without gaps between commits."""
+"""Case references: RIV-2026-000123, numbered per prefix and year.
+
+A reference is allocated when a contact is acknowledged, before its case exists, so that the
+citizen can quote it at once; the case opened later takes that same reference. Numbers only go
+up and are never handed out twice. A number taken by a transaction that rolled back is not
+reused, so the series may have gaps.
+
+PostgreSQL: one sequence per prefix and year (`nextval` takes no row lock and never rolls
+back, so concurrent acknowledgements do not queue behind each other). It starts after the
+counter row's value, so that a database moved from the counter keeps counting up. SQLite: the
+counter row, in the caller's transaction (SQLite has one writer at a time anyway).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from civicdesk.cases.models import ReferenceSequence
 
+_TABLE = ReferenceSequence._meta.db_table
+
 
 def next_reference(*, at: datetime) -> str:
-    """The next human-friendly reference, e.g. RIV-2026-000123.
-
-    Precondition: inside a transaction; the year's counter row stays locked until it commits,
-    so concurrent openings take turns (one short row lock per new case).
-    """
+    """The next human-friendly reference for a contact acknowledged or a case opened at `at`."""
     prefix = settings.CIVICDESK_REFERENCE_PREFIX
     year = timezone.localtime(at).year
-    sequence, _ = ReferenceSequence.objects.select_for_update().get_or_create(
-        prefix=prefix, year=year
-    )
-    ReferenceSequence.objects.filter(pk=sequence.pk).update(last_value=F("last_value") + 1)
-    sequence.refresh_from_db(fields=["last_value"])
-    return f"{prefix}-{year}-{sequence.last_value:06d}"
+    if connection.vendor == "postgresql":
+        number = _next_from_sequence(prefix, year)
+    else:
+        number = _next_from_counter(prefix, year)
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def _next_from_counter(prefix: str, year: int) -> int:
+    with transaction.atomic():
+        number = _increment(prefix, year)
+        if number is None:
+            ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)
+            number = _increment(prefix, year)
+    assert number is not None
+    return number
+
+
+def _increment(prefix: str, year: int) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TABLE} SET last_value = last_value + 1 "  # noqa: S608 - our own table name
+            "WHERE prefix = %s AND year = %s RETURNING last_value",
+            [prefix, year],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def sequence_name(prefix: str, year: int) -> str:
+    return "civicdesk_reference_" + re.sub(r"[^a-z0-9]", "_", prefix.lower()) + f"_{year}"
+
+
+def _next_from_sequence(prefix: str, year: int) -> int:
+    """One round trip: `cases_next_reference` (migration 0007) takes the sequence's next
+    value, creating the sequence after the counter's last value the first time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cases_next_reference(%s, %s, %s)", [sequence_name(prefix, year), prefix, year]
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])

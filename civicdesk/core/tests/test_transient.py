@@ -1,0 +1,62 @@
+import sqlite3
+
+import pytest
+from django.db import utils as db_utils
+
+from civicdesk.core.transient import is_transient, retry_transient
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def _wrapped(cause: BaseException) -> db_utils.OperationalError:
+    try:
+        raise db_utils.OperationalError(str(cause)) from cause
+    except db_utils.OperationalError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01", "08006", "53300", "57P01", "55P03"])
+def test_postgresql_faults_that_pass_are_transient(sqlstate: str) -> None:
+    assert is_transient(_wrapped(_PgError(sqlstate)))
+
+
+@pytest.mark.parametrize("sqlstate", ["23505", "22P02", "42P01"])
+def test_postgresql_errors_in_the_work_itself_are_not(sqlstate: str) -> None:
+    assert not is_transient(_wrapped(_PgError(sqlstate)))
+
+
+def test_a_locked_sqlite_database_is_transient_and_a_bad_query_is_not() -> None:
+    assert is_transient(_wrapped(sqlite3.OperationalError("database is locked")))
+    assert not is_transient(_wrapped(sqlite3.OperationalError("no such table: x")))
+    assert not is_transient(ValueError("database is locked"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_transient_retries_until_the_fault_passes() -> None:
+    calls: list[int] = []
+
+    def work() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise _wrapped(sqlite3.OperationalError("database is locked"))
+        return "done"
+
+    assert retry_transient(work, first_delay=0.001) == "done"
+    assert len(calls) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_transient_gives_up_on_a_permanent_error_at_once() -> None:
+    calls: list[int] = []
+
+    def work() -> None:
+        calls.append(1)
+        raise _wrapped(sqlite3.OperationalError("no such table: x"))
+
+    with pytest.raises(db_utils.OperationalError):
+        retry_transient(work, first_delay=0.001)
+    assert len(calls) == 1
