@@ -7,8 +7,9 @@ Two sources, one answer:
   for a slot, then is refused. The server has more threads than slots, so the refusal is quick
   while the admitted requests keep the database connections they need.
 - **The database is saturated**: SQLite still locked after its busy timeout, the connection
-  pool empty after its time-out, PostgreSQL out of connection slots. These are temporary, and
-  the caller may simply retry; they are logged as warnings, not as server errors.
+  pool empty after its time-out, PostgreSQL out of connection slots (or any other fault that
+  `core.transient` names temporary). The caller may simply retry; they are logged as warnings,
+  not as server errors.
 
 Under `/api/` the answer is JSON like every API answer; pages get the HTML page `503.html`.
 """
@@ -16,48 +17,31 @@ Under `/api/` the answer is JSON like every API answer; pages get the HTML page 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+
+from civicdesk.core.transient import is_transient
 
 log = logging.getLogger("civicdesk.overload")
 
 API_PREFIX = "/api/"
-# SQLSTATE 53300 too_many_connections, 57P03 cannot_connect_now (starting up or shutting down).
-_PG_OVERLOAD_STATES = frozenset({"53300", "57P03"})
-_OVERLOAD_MESSAGES = (
-    "database is locked",
-    "database table is locked",
-    "too many clients already",
-    "too many connections",
-    "remaining connection slots are reserved",
-    "couldn't get a connection after",  # psycopg_pool.PoolTimeout
-)
 
 
 def overload_reason(exc: BaseException) -> str | None:
-    """Why `exc` means "the database is saturated, retry shortly", or None if it does not."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if type(current).__name__ == "PoolTimeout":
-            return "connection pool exhausted"
-        if getattr(current, "sqlstate", None) in _PG_OVERLOAD_STATES:
-            return "database out of connections"
-        if isinstance(current, sqlite3.OperationalError | DatabaseOperationalError):
-            text = str(current).lower()
-            for message in _OVERLOAD_MESSAGES:
-                if message in text:
-                    return message
-        current = current.__cause__ or current.__context__
-    return None
+    """What to log when `exc` is a temporary database fault (core.transient), else None.
+
+    Locked SQLite, an empty pool, no connection slots, a dropped connection, a deadlock: the
+    same request succeeds when retried, so the caller is told to retry rather than shown a 500.
+    """
+    if not is_transient(exc):
+        return None
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else 'temporary fault'}"
 
 
 def overloaded_response(request: HttpRequest, *, reason: str) -> HttpResponse:
