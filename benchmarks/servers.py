@@ -39,7 +39,7 @@ def _free_port() -> int:
 def _servers(port: int) -> dict[str, list[str]]:
     where = ["--host", "127.0.0.1", "--port", str(port)]
     return {
-        "uvicorn (ASGI, today's serve)": [
+        "uvicorn ASGI (serve before)": [
             str(BIN / "uvicorn"),
             "config.asgi:application",
             *where,
@@ -62,7 +62,7 @@ def _servers(port: int) -> dict[str, list[str]]:
             "--log-level",
             "warning",
         ],
-        f"granian WSGI ({THREADS} threads)": [
+        f"granian WSGI ({THREADS} thr., serve)": [
             str(BIN / "granian"),
             "--interface",
             "wsgi",

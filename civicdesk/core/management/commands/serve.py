@@ -3,7 +3,7 @@
 Four supervised children, restarted when they die (core.supervision):
 
 - `web`: granian running `config.wsgi` with a pool of threads on --port, for pages and the API
-  (a bare Django view: about 17 times the requests per second of the ASGI server, see
+  (a bare Django view: 13 to 17 times the requests per second of the ASGI server, see
   docs/adr/0002);
 - `sockets`: one uvicorn process running `config.asgi` on --socket-port, for `/ws/` only; the
   pages learn its port through CIVICDESK_SOCKET_PORT;
