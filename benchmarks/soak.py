@@ -98,9 +98,10 @@ def audit(run: str, answers: dict[str, tuple[int, str]]) -> dict[str, Any]:
         "provider_message_id", "status", "result_reference"
     ).iterator():
         statuses[status] += 1
-        at = (provider_id or "").find(f"{run}-")  # the id may be scoped (a prefix added)
+        key = provider_id or ""
+        at = key.find(f"{run}-")  # the id may be scoped (a prefix added)
         if at >= 0:
-            by_contact.setdefault(provider_id[at:], []).append((status, reference))
+            by_contact.setdefault(key[at:], []).append((status, reference))
     problems: Counter[str] = Counter()
     references: Counter[str] = Counter()
     for external_id, (_, answered) in answers.items():

@@ -147,7 +147,8 @@ def real_worker(db: BenchDatabase, command: str, run: str, count: int, timeout: 
             connections.close_all()
     check(run, count)
     span = payloads.aggregate(first=Min("processed_at"), last=Max("processed_at"))
-    return (count - 1) / max((span["last"] - span["first"]).total_seconds(), 1e-6)
+    seconds: float = (span["last"] - span["first"]).total_seconds()
+    return (count - 1) / max(seconds, 1e-6)
 
 
 def main() -> None:
