@@ -172,10 +172,10 @@ def report(
         f"after {args.warmup:.0f} s of warm-up; the client used {cpu:.0f} % of one core"
     )
     print(f"per contact, in process (mean of {n}): {cost.per(n)}")
-    print(f"\n{'run':<34}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'/ raw 1':>9}{'/ raw N':>9}")
+    print(f"\n{'run':<34}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'/ raw 1':>11}{'/ raw N':>11}")
     print(
         f"{'acknowledged contacts (HTTP)':<34}{rate:>8.0f}{result.percentile(50):>9.1f}"
-        f"{result.percentile(99):>9.1f}{rate / raw_one:>8.3g}x{rate / raw_many:>8.3g}x"
+        f"{result.percentile(99):>9.1f}{rate / raw_one:>10.3g}x{rate / raw_many:>10.3g}x"
     )
     print(f"{'bare INSERT + commit, 1 client':<34}{raw_one:>8.0f}")
     print(f"{f'bare INSERT + commit, {raw_threads} clients':<34}{raw_many:>8.0f}")

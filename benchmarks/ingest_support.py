@@ -245,9 +245,19 @@ class HttpConnection:
     """One keep-alive HTTP/1.1 connection, written by hand: a few microseconds per request, so
     the client takes little of the CPU the server needs."""
 
+    # Servers close idle keep-alive connections (uvicorn after 5 s, gunicorn after 2 s): one
+    # idle longer is not reused, so that a request never goes out on a connection being closed.
+    MAX_IDLE_SECONDS = 1.5
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.closed = False
+        self.idle_since = time.monotonic()
+
+    @property
+    def reusable(self) -> bool:
+        idle = time.monotonic() - self.idle_since
+        return not self.closed and not self.reader.at_eof() and idle < self.MAX_IDLE_SECONDS
 
     @classmethod
     async def open(cls, port: int) -> HttpConnection:
@@ -272,6 +282,7 @@ class HttpConnection:
             self.closed = True
         if headers.get(b"connection") == b"close":
             self.closed = True
+        self.idle_since = time.monotonic()
         return status, content
 
     async def _chunked(self) -> bytes:
@@ -333,6 +344,8 @@ async def _send(
 ) -> None:
     """One contact over an idle connection from `pool` (or a new one); latency from `started`."""
     connection = None
+    while pool and not pool[-1].reusable:
+        pool.pop().close()
     try:
         connection = pool.pop() if pool else await HttpConnection.open(port)
         status, content = await asyncio.wait_for(connection.post(head, body), timeout)
