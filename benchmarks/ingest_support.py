@@ -343,17 +343,24 @@ async def _send(
     keep: bool,
 ) -> None:
     """One contact over an idle connection from `pool` (or a new one); latency from `started`."""
-    connection = None
     while pool and not pool[-1].reusable:
         pool.pop().close()
+    connection = pool.pop() if pool else None
+
+    async def exchange() -> tuple[int, bytes]:
+        nonlocal connection
+        if connection is None:  # connecting counts against the time-out too
+            connection = await HttpConnection.open(port)
+        return await connection.post(head, body)
+
     try:
-        connection = pool.pop() if pool else await HttpConnection.open(port)
-        status, content = await asyncio.wait_for(connection.post(head, body), timeout)
+        status, content = await asyncio.wait_for(exchange(), timeout)
     except TimeoutError:
         kind = "timeout"
     except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
         kind = f"connection error ({type(exc).__name__})"
     else:
+        assert connection is not None
         kind = str(status)
         if keep and status in ACKNOWLEDGED:
             reference = ""

@@ -164,7 +164,10 @@ def main() -> None:
         errors = sum(result.errors.values())
         sent = sum(result.statuses.values())
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
-        print(f"\nsent {sent} in {result.seconds:.0f} s ({sent / result.seconds:.1f}/s); {answers}")
+        print(
+            f"\nsent {sent} ({args.rate:g}/s for {args.seconds:.0f} s; the last answer came "
+            f"{result.seconds - args.seconds:.0f} s after the last was sent); {answers}"
+        )
         print(
             f"latency from when due: p50 {result.percentile(50):.1f} ms, "
             f"p99 {result.percentile(99):.1f} ms, max {result.percentile(100):.1f} ms; "
