@@ -29,9 +29,7 @@ from harness import load_note, machine_label
 from ingest_support import (
     DEFAULT_POSTGRES_URL,
     DEFAULT_SERVER_COMMAND,
-    LoadResult,
     SqlCount,
-    closed_loop,
     contact_body,
     counting_sql,
     free_port,
@@ -41,6 +39,7 @@ from ingest_support import (
     seed_catalogue,
     setup_django,
 )
+from load_client import LoadResult, closed_loop
 
 
 def arguments() -> argparse.Namespace:

@@ -29,14 +29,13 @@ from typing import Any
 from harness import load_note, machine_label
 from ingest_support import (
     DEFAULT_POSTGRES_URL,
-    LoadResult,
     free_port,
     fresh_database,
-    open_loop,
     running_server,
     seed_catalogue,
     setup_django,
 )
+from load_client import LoadResult, open_loop
 
 DEFAULT_SOAK_COMMAND = "{python} -m civicdesk.cli serve --host 127.0.0.1 --port {port}"
 TERMINAL = ("processed", "failed", "ignored")
