@@ -164,8 +164,8 @@ def main() -> None:
         sent = sum(result.statuses.values())
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
         print(
-            f"\nsent {sent} ({args.rate:g}/s for {args.seconds:.0f} s; the last answer came "
-            f"{result.seconds - args.seconds:.0f} s after the last was sent); {answers}"
+            f"\nsent {sent} at {args.rate:g}/s over {args.seconds:.0f} s, the last answer "
+            f"{result.seconds:.0f} s after the first was sent; {answers}"
         )
         print(
             f"latency from when due: p50 {result.percentile(50):.1f} ms, "
