@@ -80,5 +80,8 @@ class TokenCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key_digest: object) -> bool:
+        return key_digest in self._entries
+
 
 tokens = TokenCache()
