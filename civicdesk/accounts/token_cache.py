@@ -1,10 +1,11 @@
 """A per-process cache of API token checks, so that an API call does not cost a query.
 
 Keyed by the key's digest (never the key itself), bounded in size (least recently used out
-first), and short-lived: an entry answers for `TOKEN_CACHE_SECONDS` (30 s) at most. Revoking a token through `accounts.services`
-forgets its entry in this process at once; other processes (other web workers) stop accepting
-it when their entry expires, so within `TOKEN_CACHE_SECONDS`. The same holds for a user who is
-deactivated, or whose roles change: other processes see it within the TTL.
+first), and short-lived: an entry answers for `TOKEN_CACHE_SECONDS` (30 s) at most. Revoking
+a token through `accounts.services` forgets its entry in this process at once; other processes
+(other web workers) stop accepting it when their entry expires, so within the TTL. The same
+holds for a user who is deactivated, or whose roles change: other processes see it within the
+TTL.
 
 A miss (an unknown or revoked key) is not cached: a wrong key costs its query each time,
 which is what a client that is refused would pay anyway, and the cache cannot be filled with

@@ -69,9 +69,10 @@ def attributes_by_code(*, service_id: int | None) -> dict[str, ServiceAttribute]
 
 # --- A per-process catalogue cache for acknowledgements -------------------------------------
 
-# How long an entry answers (`CIVICDESK_CATALOGUE_CACHE_SECONDS` overrides it): a service added, withdrawn or changed is seen by every process
-# within this many seconds. An acknowledgement that trusted a stale entry still stores the
-# contact; intake, which reads the catalogue itself, then records why it failed (replayable).
+# How long an entry answers (`CIVICDESK_CATALOGUE_CACHE_SECONDS` overrides it): a service
+# added, withdrawn or changed is seen by every process within this many seconds. An
+# acknowledgement that trusted a stale entry still stores the contact; intake, which reads
+# the catalogue itself, then records why it failed (replayable).
 SERVICE_CACHE_SECONDS = 10.0
 SERVICE_CACHE_SIZE = 500
 _service_cache: dict[str, tuple[float, Service | None]] = {}

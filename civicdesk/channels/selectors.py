@@ -10,6 +10,9 @@ from django.db.models import QuerySet
 from civicdesk.channels import registry
 from civicdesk.channels.models import ChannelAccount, InboundPayload, PayloadStatus
 
+# The states a payload goes through, for the interfaces that show them to its sender.
+__all__ = ["PayloadStatus"]
+
 
 def failed_payloads(*, limit: int | None = None) -> QuerySet[InboundPayload]:
     query = InboundPayload.objects.filter(status=PayloadStatus.FAILED).order_by("-id")

@@ -134,6 +134,13 @@ def _repeat(
     return Acceptance(payload=earlier, is_duplicate=True, outcome=_earlier_outcome(earlier))
 
 
+def _superseded_by_resend(earlier: InboundPayload, *, body_digest: str, bind_body: bool) -> bool:
+    """A corrected resend: the key is bound to the body, and the earlier body failed."""
+    return (
+        bind_body and earlier.status == PayloadStatus.FAILED and earlier.body_digest != body_digest
+    )
+
+
 class _SupersedeRaced(Exception):
     """The failed payload to supersede changed under us (replayed, or superseded already)."""
 
@@ -194,21 +201,12 @@ def accept_inbound(
     if provider_id:
         earlier = holding_id()
         if earlier is not None:
-            if not (
-                bind_body
-                and earlier.status == PayloadStatus.FAILED
-                and earlier.body_digest != body_digest
-            ):
+            if not _superseded_by_resend(earlier, body_digest=body_digest, bind_body=bind_body):
                 return _repeat(
                     earlier, body_digest=body_digest, bind_body=bind_body, process_now=process_now
                 )
             superseding = earlier
-    status: str = PayloadStatus.PROCESSED  # receipts only: kept for the record
-    error = parse_error
-    if parse_error:
-        status = PayloadStatus.FAILED
-    elif message is not None:
-        status, error = guards.admission(message, adapter=adapter, config=config)
+    status, error = _admission(message, parse_error, adapter=adapter, config=config)
     identity = guards.sender_identity(message) if message else ""
     names_case = bool(message and (message.case_reference or message.reply_token_digest))
     try:
@@ -250,9 +248,22 @@ def accept_inbound(
             raise
         return _repeat(winner, body_digest=body_digest, bind_body=bind_body, process_now=False)
 
-    if status != PayloadStatus.RECEIVED:
-        if error:
-            logger.warning("Inbound %s payload %s %s: %s", channel, payload.pk, status, error)
+    return _set_on_its_way(payload, message, process_now=process_now)
+
+
+def _set_on_its_way(
+    payload: InboundPayload, message: InboundMessage | None, *, process_now: bool
+) -> Acceptance:
+    """A payload just stored: processed now, enqueued, or (held, failed, ignored) left."""
+    if payload.status != PayloadStatus.RECEIVED:
+        if payload.error:
+            logger.warning(
+                "Inbound %s payload %s %s: %s",
+                payload.channel,
+                payload.pk,
+                payload.status,
+                payload.error,
+            )
         return Acceptance(payload=payload, is_duplicate=False)
     if process_now:
         processing = process_payload(payload_id=payload.pk, message=message)
@@ -261,6 +272,17 @@ def accept_inbound(
         )
     _enqueue_processing(payload.pk)
     return Acceptance(payload=payload, is_duplicate=False)
+
+
+def _admission(
+    message: InboundMessage | None, parse_error: str, *, adapter: ChannelAdapter, config: object
+) -> tuple[str, str]:
+    """The status a payload is stored with, and why."""
+    if parse_error:
+        return PayloadStatus.FAILED, parse_error
+    if message is None:
+        return PayloadStatus.PROCESSED, ""  # receipts only: kept for the record
+    return guards.admission(message, adapter=adapter, config=config)
 
 
 def _parse(adapter: ChannelAdapter, raw: RawPayload) -> tuple[InboundMessage | None, bool, str]:

@@ -24,8 +24,8 @@ from civicdesk.cases.selectors import (
     timeline,
 )
 from civicdesk.catalogue.selectors import groups_with_services, service_with_attributes
-from civicdesk.channels.models import PayloadStatus
 from civicdesk.channels.selectors import (
+    PayloadStatus,
     pending_payload_by_token_digest,
     processing_runs_inline,
 )

@@ -26,7 +26,8 @@ def test_a_cached_token_check_costs_no_query(riverton: Any, django_assert_num_qu
     with django_assert_num_queries(0):
         again = authenticate_api_key(key=issued.key)
 
-    assert first is not None and again is not None
+    assert first is not None
+    assert again is not None
     assert (again.user, again.token_id) == (riverton.ann, issued.token.pk)
     assert again.user is not first.user  # each caller gets its own copy of the user
     # Keyed by the key's digest; the key itself is never kept.

@@ -19,7 +19,7 @@ from civicdesk.api.tests.contacts import (
 )
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import open_case
-from civicdesk.catalogue.models import Service, ServiceAttribute
+from civicdesk.catalogue.models import Service
 from civicdesk.channels.models import InboundPayload, OutboundDelivery, PayloadStatus
 from civicdesk.citizens.models import Citizen
 

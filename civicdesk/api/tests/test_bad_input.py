@@ -19,7 +19,12 @@ FILE = base64.b64encode(b"%PDF-1.4 a photo of the bin").decode()
 
 
 def attachment(**changes: Any) -> dict[str, Any]:
-    return {"filename": "bin.pdf", "content_type": "application/pdf", "content_b64": FILE, **changes}
+    return {
+        "filename": "bin.pdf",
+        "content_type": "application/pdf",
+        "content_b64": FILE,
+        **changes,
+    }
 
 
 def refused_fields(response: httpx.Response) -> list[tuple[str, str]]:
@@ -76,13 +81,15 @@ def test_a_nul_in_a_reply_or_a_filter_is_refused(api: httpx.Client) -> None:
         "pdf",
         "application/pdf; name",
         "appli cation/pdf",
-        "application/pdf; charset=\"a\r\nb\"",
+        'application/pdf; charset="a\r\nb"',
     ],
 )
 def test_an_attachment_type_that_is_not_a_mime_type_is_refused(
     api: httpx.Client, content_type: str
 ) -> None:
-    response = api.post("/contacts", json=contact(attachments=[attachment(content_type=content_type)]))
+    response = api.post(
+        "/contacts", json=contact(attachments=[attachment(content_type=content_type)])
+    )
 
     assert refused_fields(response) == [
         (

@@ -100,9 +100,16 @@ def test_a_corrected_resend_after_a_failure_supersedes_the_failed_contact(
     repeat = api.post("/contacts", json=contact())
     assert (repeat.status_code, repeat.json()["state"]) == (200, "failed")
 
-    corrected = api.post("/contacts", json=contact(service_code="pothole", answers={
-        "location": "Mill Lane", "depth_cm": 5,
-    }))
+    corrected = api.post(
+        "/contacts",
+        json=contact(
+            service_code="pothole",
+            answers={
+                "location": "Mill Lane",
+                "depth_cm": 5,
+            },
+        ),
+    )
     assert corrected.status_code == 202
     new_id = corrected.json()["payload_id"]
     assert new_id != failed_id
@@ -119,9 +126,16 @@ def test_a_corrected_resend_after_a_failure_supersedes_the_failed_contact(
     case = Case.objects.get(reference=reference(2))
     assert case.service == riverton.pothole
     # Another repeat of the corrected contact is a duplicate of it, not a third contact.
-    again = api.post("/contacts", json=contact(service_code="pothole", answers={
-        "location": "Mill Lane", "depth_cm": 5,
-    }))
+    again = api.post(
+        "/contacts",
+        json=contact(
+            service_code="pothole",
+            answers={
+                "location": "Mill Lane",
+                "depth_cm": 5,
+            },
+        ),
+    )
     assert (again.status_code, again.json()["payload_id"]) == (200, new_id)
     assert InboundPayload.objects.filter(provider_message_id="crm-1001").count() == 2
 

@@ -9,7 +9,6 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field, field_validator
 
 from civicdesk.api.v1.auth import request_user
-from civicdesk.api.v1.text_checks import check_no_nul
 from civicdesk.api.v1.presenters import case_detail, case_summary, event_detail
 from civicdesk.api.v1.schemas import (
     CaseDetail,
@@ -19,6 +18,7 @@ from civicdesk.api.v1.schemas import (
     TextIn,
     ValidationErrorOut,
 )
+from civicdesk.api.v1.text_checks import check_no_nul
 from civicdesk.cases import selectors
 from civicdesk.cases.kernels.status import CaseStatus
 from civicdesk.cases.models import CaseEvent
@@ -35,9 +35,7 @@ class CaseFilters(Schema):
     status: CaseStatus | None = None
     service: str | None = Field(default=None, max_length=60, description="A service code.")
     limit: int = Field(default=50, ge=1, le=200, description="1 to 200; else 422.")
-    offset: int = Field(
-        default=0, ge=0, le=OFFSET_MAX, description=f"0 to {OFFSET_MAX}; else 422."
-    )
+    offset: int = Field(default=0, ge=0, le=OFFSET_MAX, description=f"0 to {OFFSET_MAX}; else 422.")
 
     @field_validator("service")
     @classmethod

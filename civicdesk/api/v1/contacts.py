@@ -7,7 +7,7 @@ worker routes it. The answer is 202 with the reference and a status URL to follo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -26,10 +26,16 @@ from civicdesk.api.v1.schemas import (
     ValidationErrorOut,
 )
 from civicdesk.channels.contracts import RawPayload
-from civicdesk.channels.models import PayloadStatus
-from civicdesk.channels.selectors import payload_of_sender, processing_runs_inline
+from civicdesk.channels.selectors import (
+    PayloadStatus,
+    payload_of_sender,
+    processing_runs_inline,
+)
 from civicdesk.channels.services import accept_inbound
 from civicdesk.core.errors import NotFound
+
+if TYPE_CHECKING:  # read through channels.selectors
+    from civicdesk.channels.models import InboundPayload
 
 router = Router(tags=["contacts"])
 
@@ -102,13 +108,18 @@ def post_contact(request: HttpRequest, payload: ContactIn) -> Status[Any]:
     if not acceptance.is_duplicate and processing_runs_inline():
         stored.refresh_from_db()  # processed on commit already (tests, development)
     state = contact_state(stored, duplicate=acceptance.is_duplicate)
-    if acceptance.is_duplicate:
-        return Status(200, state)
+    return Status(_answer_status(stored, duplicate=acceptance.is_duplicate), state)
+
+
+def _answer_status(stored: InboundPayload, *, duplicate: bool) -> int:
+    """200 for a repeat (whatever its state); else 201 processed, 422 failed, 202 waiting."""
+    if duplicate:
+        return 200
     if stored.status == PayloadStatus.PROCESSED:
-        return Status(201, state)
+        return 201
     if stored.status == PayloadStatus.FAILED:
-        return Status(422, state)
-    return Status(202, state)
+        return 422
+    return 202
 
 
 @router.get(

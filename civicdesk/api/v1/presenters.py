@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.presenters import Audience, delivery_state, present_entry
 from civicdesk.cases.selectors import case_by_reference, case_row
-from civicdesk.channels.models import InboundPayload, PayloadStatus
+from civicdesk.channels.selectors import PayloadStatus
+
+if TYPE_CHECKING:  # the API reads payloads through channels.selectors
+    from civicdesk.channels.models import InboundPayload
 
 
 def case_summary(case: Case) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from civicdesk.api.v1.text_checks import (
 from civicdesk.core import limits
 
 
-
 def _storable(value: str | None) -> str | None:
     # Text PostgreSQL can store: a NUL (\u0000) is refused with 422 on every database alike.
     return check_no_nul(value) if value is not None else None

@@ -14,10 +14,10 @@ NUL = "\x00"
 # RFC 6838 §4.2 restricted names for type and subtype; RFC 9110 parameters: token "="
 # (token / quoted-string), separated by ";" with optional spaces or tabs.
 _NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+_PARAM_CHARS = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
 _QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t !-~])*"'
 _MEDIA_TYPE = re.compile(
-    rf"{_NAME}/{_NAME}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*", re.ASCII
+    rf"{_NAME}/{_NAME}(?:[ \t]*;[ \t]*{_PARAM_CHARS}=(?:{_PARAM_CHARS}|{_QUOTED}))*", re.ASCII
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -333,9 +333,7 @@ def test_a_request_that_fails_processing_is_kept_and_acknowledged(
     riverton.pothole.save()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/services/pothole/", missed_bin_data(answer_location="High Street")
-        )
+        response = client.post("/services/pothole/", missed_bin_data(answer_location="High Street"))
 
     assert response.status_code == 303
     payload = InboundPayload.objects.get()
