@@ -43,6 +43,17 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Per-process caches (API tokens, the catalogue for acknowledgements) start empty in each
+    test: a test's database is new, the caches' TTLs are not."""
+    from civicdesk.accounts.services import forget_cached_tokens
+    from civicdesk.catalogue.selectors import forget_cached_services
+
+    forget_cached_tokens()
+    forget_cached_services()
+
+
+@pytest.fixture(autouse=True)
 def _reference_numbers_restart(request: pytest.FixtureRequest) -> Iterator[None]:
     """PostgreSQL numbers references with sequences, which a test's rollback or flush does not
     reset (the counter row SQLite uses is rolled back): drop them after a test that committed,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
 from civicdesk.accounts.models import ApiToken, User
+from civicdesk.accounts.token_cache import tokens
 from civicdesk.core.clock import now
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest, new_token
@@ -29,11 +31,31 @@ def create_api_token(*, email: str, name: str = "cli") -> IssuedToken:
     return IssuedToken(token=token, key=key)
 
 
-def authenticate_api_token(*, key: str) -> User | None:
-    """The active user behind a bearer key, or None; marks the token used."""
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who an API key belongs to: the member of staff and the token (the integration)."""
+
+    user: User
+    token_id: int
+
+
+def authenticate_api_key(*, key: str) -> ApiCaller | None:
+    """The active user and token behind a bearer key, or None.
+
+    Cached per process for `token_cache.TOKEN_CACHE_SECONDS` (30 s), keyed by the key's
+    digest: a cached call costs no query. `revoke_api_token` forgets the entry in this process
+    at once; another process stops accepting a revoked token within the TTL. Use is recorded
+    to within `TOKEN_USE_GRANULARITY`, only when the cache misses.
+    """
+    key_digest = digest(key)
+    cached = tokens.get(key_digest)
+    if cached is not None:
+        entry, user = cached
+        # A copy: a request that changes its user object must not change the next one's.
+        return ApiCaller(user=copy.copy(user), token_id=entry.token_id)  # type: ignore[arg-type]
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_digest=digest(key), revoked_at__isnull=True, user__is_active=True)
+        .filter(key_digest=key_digest, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
@@ -42,7 +64,29 @@ def authenticate_api_token(*, key: str) -> User | None:
     moment = now()
     if token.last_used_at is None or moment - token.last_used_at > TOKEN_USE_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=moment)
-    return token.user
+    tokens.put(key_digest, token_id=token.pk, user_id=token.user_id, value=token.user)
+    return ApiCaller(user=copy.copy(token.user), token_id=token.pk)
+
+
+def authenticate_api_token(*, key: str) -> User | None:
+    """The active user behind a bearer key, or None (see `authenticate_api_key`)."""
+    caller = authenticate_api_key(key=key)
+    return caller.user if caller else None
+
+
+def revoke_api_token(*, token: ApiToken) -> None:
+    """Stop accepting a token: at once in this process, within the cache's TTL in others."""
+    moment = now()
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=moment, updated_at=moment
+    )
+    token.refresh_from_db(fields=["revoked_at"])
+    tokens.forget(token.key_digest)
+
+
+def forget_cached_tokens() -> None:
+    """Empty this process's token cache (tests; after bulk changes to tokens or users)."""
+    tokens.clear()
 
 
 def mark_assigned(*, agent: User) -> None:

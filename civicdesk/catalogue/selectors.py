@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from civicdesk.catalogue.models import Service, ServiceAttribute, ServiceGroup
@@ -62,3 +65,41 @@ def attributes_by_code(*, service_id: int | None) -> dict[str, ServiceAttribute]
     if service_id is None:
         return {}
     return {a.code: a for a in ServiceAttribute.objects.filter(service_id=service_id)}
+
+
+# --- A per-process catalogue cache for acknowledgements -------------------------------------
+
+# How long an entry answers (`CIVICDESK_CATALOGUE_CACHE_SECONDS` overrides it): a service
+# added, withdrawn or changed is seen by every process within this many seconds. An
+# acknowledgement that trusted a stale entry still stores the contact; intake, which reads
+# the catalogue itself, then records why it failed (replayable).
+SERVICE_CACHE_SECONDS = 10.0
+SERVICE_CACHE_SIZE = 500
+_service_cache: dict[str, tuple[float, Service | None]] = {}
+_service_cache_lock = threading.Lock()
+
+
+def cached_offered_service(*, code: str) -> Service | None:
+    """The offered service with this code and its questions (as `service_with_attributes`),
+    from a per-process cache of `SERVICE_CACHE_SECONDS`; None, also cached, when there is
+    none. A hit costs no query; treat the result as read-only (it is shared by threads)."""
+    moment = time.monotonic()
+    ttl = float(getattr(settings, "CIVICDESK_CATALOGUE_CACHE_SECONDS", SERVICE_CACHE_SECONDS))
+    with _service_cache_lock:
+        found = _service_cache.get(code)
+    if found is not None and found[0] > moment:
+        return found[1]
+    service = service_with_attributes(code=code)
+    if service is not None:
+        list(service.attributes.all())  # evaluated now, not by whichever thread reads it first
+    with _service_cache_lock:
+        if len(_service_cache) >= SERVICE_CACHE_SIZE:
+            _service_cache.clear()  # bounded; codes are few, so a full cache is rare
+        _service_cache[code] = (moment + ttl, service)
+    return service
+
+
+def forget_cached_services() -> None:
+    """Empty this process's catalogue cache (tests; after a bulk catalogue change)."""
+    with _service_cache_lock:
+        _service_cache.clear()

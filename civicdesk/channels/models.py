@@ -78,21 +78,42 @@ class InboundPayload(TimeStampedModel):
     # The digest of the private status link the sender was given, so that the status page
     # can say "received, not yet routed" before the case exists.
     token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # Who numbers this payload's provider id, when it is not the account: the API token
+    # ("token:12"), so that two integrations' `external_id`s never collide. "" otherwise.
+    scope = models.CharField(max_length=40, blank=True, default="")
+    # sha256 of the body's canonical JSON (keys sorted, no spaces) or of its bytes: the same
+    # idempotency key with another body is a conflict, not a repeat.
+    body_digest = models.CharField(max_length=64, blank=True, default="")
+    # A failed payload replaced by a corrected resend under the same provider id: kept, to be
+    # seen, but out of the unique constraint and never processed again.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
 
     class Meta:
         ordering = ["-id"]
         # Providers number messages per bot, page or number, so a provider id is unique per
-        # account; payloads without an account (portal, API, console) stay unique per channel.
+        # account; payloads without an account (portal, API, console) are unique per channel
+        # and scope (the API token). A superseded payload no longer holds its id.
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "account", "provider_message_id"],
-                condition=Q(provider_message_id__isnull=False, account__isnull=False),
+                condition=Q(
+                    provider_message_id__isnull=False,
+                    account__isnull=False,
+                    superseded_at__isnull=True,
+                ),
                 name="inbound_payload_provider_id_per_account",
             ),
             models.UniqueConstraint(
-                fields=["channel", "provider_message_id"],
-                condition=Q(provider_message_id__isnull=False, account__isnull=True),
-                name="inbound_payload_provider_id_no_account",
+                fields=["channel", "scope", "provider_message_id"],
+                condition=Q(
+                    provider_message_id__isnull=False,
+                    account__isnull=True,
+                    superseded_at__isnull=True,
+                ),
+                name="inbound_payload_provider_id_per_scope",
             ),
         ]
 

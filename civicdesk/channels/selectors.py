@@ -4,10 +4,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from civicdesk.channels import registry
 from civicdesk.channels.models import ChannelAccount, InboundPayload, PayloadStatus
+
+# The states a payload goes through, for the interfaces that show them to its sender.
+__all__ = ["PayloadStatus"]
 
 
 def failed_payloads(*, limit: int | None = None) -> QuerySet[InboundPayload]:
@@ -187,3 +191,33 @@ def _address_for(
 
 def channel_account(account_id: int) -> ChannelAccount | None:
     return ChannelAccount.objects.filter(pk=account_id).first()
+
+
+# --- Acknowledged payloads, for the sender to follow -----------------------------------------
+
+
+def payload_of_sender(*, payload_id: int, channel: str, scope: str) -> InboundPayload | None:
+    """A payload as its sender may see it: in their channel and scope (the API token), else
+    None — for both missing and someone else's."""
+    return InboundPayload.objects.filter(pk=payload_id, channel=channel, scope=scope).first()
+
+
+def pending_payload_by_token_digest(token_digest: str) -> InboundPayload | None:
+    """The newest payload acknowledged with this status-link digest (the portal's private
+    link) that has not become a case yet: received, processing, throttled or failed, never
+    superseded. None when there is none (or it was processed: the case then answers)."""
+    if not token_digest:
+        return None
+    return (
+        InboundPayload.objects.filter(token_digest=token_digest, superseded_at__isnull=True)
+        .exclude(status__in=[PayloadStatus.PROCESSED, PayloadStatus.IGNORED])
+        .order_by("-id")
+        .first()
+    )
+
+
+def processing_runs_inline() -> bool:
+    """Whether the task backend runs a task as soon as it is enqueued (tests, development),
+    so that a payload may be processed before its acknowledgement is answered."""
+    backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
+    return backend.endswith(".ImmediateBackend")

@@ -24,8 +24,13 @@ from civicdesk.cases.selectors import (
     timeline,
 )
 from civicdesk.catalogue.selectors import groups_with_services, service_with_attributes
+from civicdesk.channels.selectors import (
+    PayloadStatus,
+    pending_payload_by_token_digest,
+    processing_runs_inline,
+)
 from civicdesk.channels.services import Acceptance, accept_inbound
-from civicdesk.core.tokens import new_token
+from civicdesk.core.tokens import digest, new_token
 from civicdesk.portal import case_display
 from civicdesk.portal.forms import ReplyForm, RequestForm, new_submission_id
 from civicdesk.portal.payloads import CHANNEL, reply_payload, request_payload
@@ -99,12 +104,13 @@ def request_form(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         context = {"service": service, "form": form}
         return render(request, "portal/request_form.html", context, status=400)
-    acceptance = accept_inbound(
-        channel=CHANNEL, raw=request_payload(form=form, language=language), process_now=True
+    # Acknowledged once stored, with the reference the citizen can quote; a worker opens the
+    # case. The status page finds the request by the citizen's token, case or not yet.
+    accept_inbound(
+        channel=CHANNEL,
+        raw=request_payload(form=form, language=language),
+        reserve_reference=True,
     )
-    # The outcome names the case; the status page finds it by the citizen's token.
-    if acceptance.outcome is None or not acceptance.outcome.case_reference:
-        return _received(request, acceptance)
     return HttpResponseSeeOther(f"{_status_url(form.cleaned_data['status_token'])}?new=1")
 
 
@@ -129,11 +135,36 @@ def _status_page(
     return _private(render(request, "portal/status.html", context, status=status))
 
 
+# How often the page for a request not yet routed reloads itself (a browser that honours
+# meta refresh); the plain "refresh" link does the same without it.
+PENDING_REFRESH_SECONDS = 5
+
+
+def _pending_page(request: HttpRequest, token: str) -> HttpResponse:
+    """A request acknowledged but not yet a case: its reference and what happens next.
+
+    A request that failed processing reads "received; our staff will look at it", never an
+    error: it is stored, and staff replay it."""
+    pending = pending_payload_by_token_digest(digest(token))
+    if pending is None:
+        return _private(_not_found(request))
+    context = {
+        "reference": pending.reference,
+        "needs_staff": pending.status == PayloadStatus.FAILED,
+        "is_new": request.GET.get("new") == "1",
+        "private_link": request.build_absolute_uri(_status_url(token)),
+        "refresh_url": _status_url(token),
+        "refresh_seconds": PENDING_REFRESH_SECONDS,
+        "language_next": _status_url(token),
+    }
+    return _private(render(request, "portal/status_pending.html", context))
+
+
 @require_GET
 def status(request: HttpRequest, token: str) -> HttpResponse:
     case = case_by_status_token(token)
     if case is None:
-        return _private(_not_found(request))
+        return _pending_page(request, token)
     form = ReplyForm(
         accepts_contact=case.accepts_contact, initial={"submission_id": new_submission_id()}
     )
@@ -152,14 +183,26 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES, accepts_contact=case.accepts_contact)
     if not form.is_valid():
         return _status_page(request, case, token, form, status=400)
+    # Acknowledged once stored; a worker adds it to the case's history moments later.
     acceptance = accept_inbound(
         channel=CHANNEL,
         raw=reply_payload(form=form, status_token=token, language=get_language()),
-        process_now=True,
     )
-    if not acceptance.succeeded:
+    stored = acceptance.payload
+    if processing_runs_inline():
+        stored.refresh_from_db()  # processed on commit already (tests, development)
+    if stored.status == PayloadStatus.FAILED:
         return _private(_received(request, acceptance, back_url=_status_url(token)))
-    messages.success(request, _("Thank you. Your message has been added to your request."))
+    if stored.status == PayloadStatus.PROCESSED:
+        messages.success(request, _("Thank you. Your message has been added to your request."))
+    else:
+        messages.success(
+            request,
+            _(
+                "Thank you — your message has been received. It will appear in the history "
+                "below once it has been filed; refresh this page to see it."
+            ),
+        )
     return HttpResponseSeeOther(_status_url(token))
 
 

@@ -3,83 +3,70 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
 import httpx
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
-from civicdesk.accounts.services import create_api_token
+from civicdesk.api.tests.contacts import (
+    BODY,
+    assert_nothing_stored,
+    contact,
+    reference,
+    run_worker,
+)
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import open_case
-from civicdesk.catalogue.models import Service, ServiceAttribute
+from civicdesk.catalogue.models import Service
 from civicdesk.channels.models import InboundPayload, OutboundDelivery, PayloadStatus
 from civicdesk.citizens.models import Citizen
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BODY = "My general waste bin was not emptied this morning."
 
-
-def contact(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "external_id": "crm-1001",
-        "citizen": {"name": "Jo Citizen", "email": "jo@mail.example"},
-        "subject": "Bin not emptied",
-        "body": BODY,
-        "service_code": "missed-bin",
-        "answers": {"bin_type": "general", "address": "1 River Street"},
-    }
-    data.update(changes)
-    return data
-
-
-def reference(number: int) -> str:
-    return f"RIV-{timezone.localtime().year}-{number:06d}"
-
-
-@pytest.fixture
-def base_url(live_server: Any) -> str:
-    return f"{live_server.url}/api/v1"
-
-
-@pytest.fixture
-def api(base_url: str, riverton: Any) -> Iterator[httpx.Client]:
-    key = create_api_token(email=riverton.supervisor.email, name="crm").key
-    headers = {"Authorization": f"Bearer {key}", "User-Agent": "riverton-crm/2.1"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
-        yield client
-
-
-def assert_nothing_stored() -> None:
-    assert InboundPayload.objects.count() == 0
-    assert Case.objects.count() == 0
-    assert Citizen.objects.count() == 0
-
-
-def test_a_contact_becomes_a_routed_case_that_staff_answer(
-    api: httpx.Client, riverton: Any
+def test_a_contact_is_acknowledged_then_becomes_a_routed_case_that_staff_answer(
+    api: httpx.Client, riverton: Any, deferred_processing: None, settings: Any
 ) -> None:
     sent = json.dumps(contact()).encode()
     response = api.post("/contacts", content=sent, headers={"Content-Type": "application/json"})
 
     payload = InboundPayload.objects.get()
-    assert response.status_code == 201
+    status_url = f"/api/v1/contacts/{payload.pk}"
+    assert response.status_code == 202
     assert response.json() == {
         "reference": reference(1),
+        "state": "received",
+        "payload_id": payload.pk,
+        "status_url": status_url,
+        "duplicate": False,
+    }
+    # The raw body was stored as received, with tracing headers but never the token; no
+    # case exists until a worker takes the payload.
+    assert bytes(payload.body) == sent
+    assert (payload.status, payload.reference) == (PayloadStatus.RECEIVED, reference(1))
+    assert payload.provider_message_id == "crm-1001"
+    assert payload.headers == {"User-Agent": "riverton-crm/2.1"}
+    assert Case.objects.count() == 0
+    waiting = api.get(status_url.removeprefix("/api/v1"))
+    assert (waiting.status_code, waiting.json()) == (200, response.json())
+
+    run_worker()
+
+    processed = api.get(status_url.removeprefix("/api/v1"))
+    assert processed.status_code == 200
+    assert processed.json() == {
+        "reference": reference(1),
+        "state": "processed",
         "status": "new",
         "payload_id": payload.pk,
+        "status_url": status_url,
         "duplicate": False,
         "case_url": f"/api/v1/cases/{reference(1)}",
     }
-    # The raw body was stored as received, with tracing headers but never the token.
-    assert bytes(payload.body) == sent
-    assert payload.status == PayloadStatus.PROCESSED
-    assert payload.provider_message_id == "crm-1001"
-    assert payload.headers == {"User-Agent": "riverton-crm/2.1"}
+    payload.refresh_from_db()
+    assert (payload.status, payload.result_reference) == (PayloadStatus.PROCESSED, reference(1))
     case = Case.objects.get()
     assert (case.queue, case.assignee) == (riverton.waste_queue, riverton.ann)
 
@@ -101,6 +88,8 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
     ]
     message = detail["events"][2]
     assert (message["body"], message["author"], message["channel"]) == (BODY, "Jo Citizen", "api")
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
     reply = api.post(f"/cases/{reference(1)}/replies", json={"body": "A crew will return today."})
     assert reply.status_code == 201
@@ -151,6 +140,26 @@ def test_a_contact_becomes_a_routed_case_that_staff_answer(
         ("status", "enum"),
         ("limit", "greater_than_equal"),
     ]
+
+
+def test_a_contact_processed_before_the_answer_is_answered_with_its_case(
+    api: httpx.Client,
+) -> None:
+    # The test task backend runs processing as soon as the acknowledgement commits.
+    response = api.post("/contacts", json=contact())
+
+    payload = InboundPayload.objects.get()
+    assert response.status_code == 201
+    assert response.json() == {
+        "reference": reference(1),
+        "state": "processed",
+        "status": "new",
+        "payload_id": payload.pk,
+        "status_url": f"/api/v1/contacts/{payload.pk}",
+        "duplicate": False,
+        "case_url": f"/api/v1/cases/{reference(1)}",
+    }
+    assert Case.objects.get().reference == reference(1)
 
 
 def test_requests_without_a_valid_token_are_refused(base_url: str, riverton: Any) -> None:
@@ -230,50 +239,24 @@ def test_a_contact_that_breaks_the_schema_is_refused_field_by_field(api: httpx.C
     assert_nothing_stored()
 
 
-def test_the_same_external_id_twice_creates_one_case(api: httpx.Client) -> None:
-    first = api.post("/contacts", json=contact())
-    again = api.post("/contacts", json=contact(body="Sent twice by a retrying integration."))
-
-    assert first.status_code == 201
-    assert again.status_code == 200
-    assert again.json() == {**first.json(), "duplicate": True}
-    assert Case.objects.count() == 1
-    assert InboundPayload.objects.count() == 1
-    assert CaseEvent.objects.filter(kind="case.message.received").count() == 1
-
-
-def test_an_unknown_service_is_kept_as_a_failed_payload_and_replayed_later(
-    api: httpx.Client, riverton: Any
-) -> None:
+def test_an_unknown_service_is_refused_at_once_and_nothing_is_stored(api: httpx.Client) -> None:
     response = api.post("/contacts", json=contact(service_code="rats", answers={"where": "shed"}))
 
-    payload = InboundPayload.objects.get()
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "Unknown service 'rats'.",
-        "payload_id": payload.pk,
-        "duplicate": False,
+        "detail": "The contact cannot be accepted; see `errors`. Nothing was stored.",
+        "errors": [
+            {
+                "field": "service_code",
+                "message": "Unknown service 'rats'.",
+                "type": "unknown_service",
+            }
+        ],
     }
-    assert payload.status == PayloadStatus.FAILED
-    assert Case.objects.count() == 0
-
-    rats = Service.objects.create(
-        code="rats", name="Rats", group=riverton.missed_bin.group, queue=riverton.general_queue
-    )
-    ServiceAttribute.objects.create(
-        service=rats, code="where", datatype="string", description="Where?", required=True
-    )
-    out = StringIO()
-    call_command("payloads", "replay", str(payload.pk), stdout=out)
-
-    assert out.getvalue() == f"Payload {payload.pk}: processed -> {reference(1)}\n"
-    payload.refresh_from_db()
-    assert (payload.status, payload.attempts) == (PayloadStatus.PROCESSED, 2)
-    case = Case.objects.get()
-    assert (case.reference, case.service, case.answers) == (reference(1), rats, {"where": "shed"})
+    assert_nothing_stored()
 
 
-def test_an_answer_out_of_its_range_is_refused_and_kept_as_a_failed_payload(
+def test_an_answer_out_of_its_range_is_refused_at_once_and_nothing_is_stored(
     api: httpx.Client,
 ) -> None:
     response = api.post(
@@ -281,15 +264,54 @@ def test_an_answer_out_of_its_range_is_refused_and_kept_as_a_failed_payload(
         json=contact(service_code="pothole", answers={"location": "Mill Lane", "depth_cm": -5}),
     )
 
-    payload = InboundPayload.objects.get()
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "depth_cm: -5 is below the minimum of 0",
+    assert response.json()["errors"] == [
+        {
+            "field": "answers",
+            "message": "depth_cm: -5 is below the minimum of 0",
+            "type": "invalid_answers",
+        }
+    ]
+    assert_nothing_stored()
+
+
+def test_a_contact_that_fails_in_processing_is_kept_failed_shown_and_replayed_later(
+    api: httpx.Client, riverton: Any, deferred_processing: None
+) -> None:
+    # The acknowledgement trusts the catalogue as cached moments ago; the service was
+    # withdrawn since, which only processing finds out.
+    assert api.post("/contacts", json=contact(external_id="warm-up")).status_code == 202
+    run_worker()
+    Service.objects.filter(code="missed-bin").update(is_active=False)
+    response = api.post("/contacts", json=contact())
+
+    payload = InboundPayload.objects.get(provider_message_id="crm-1001")
+    assert response.status_code == 202
+    assert response.json()["state"] == "received"
+    run_worker()
+
+    payload.refresh_from_db()
+    assert payload.status == PayloadStatus.FAILED
+    status = api.get(f"/contacts/{payload.pk}")
+    assert status.json() == {
+        "reference": reference(2),
+        "state": "failed",
+        "detail": "Unknown service 'missed-bin'.",
         "payload_id": payload.pk,
+        "status_url": f"/api/v1/contacts/{payload.pk}",
         "duplicate": False,
     }
-    assert payload.status == PayloadStatus.FAILED
-    assert Case.objects.count() == 0
+    assert list(Case.objects.values_list("reference", flat=True)) == [reference(1)]
+
+    Service.objects.filter(code="missed-bin").update(is_active=True)
+    out = StringIO()
+    call_command("payloads", "replay", str(payload.pk), stdout=out)
+
+    assert out.getvalue() == f"Payload {payload.pk}: processed -> {reference(2)}\n"
+    payload.refresh_from_db()
+    assert (payload.status, payload.attempts) == (PayloadStatus.PROCESSED, 2)
+    assert api.get(f"/contacts/{payload.pk}").json()["state"] == "processed"
+    assert Case.objects.get(reference=reference(2)).service == riverton.missed_bin
 
 
 def test_refused_case_work_answers_with_the_reason(api: httpx.Client, riverton: Any) -> None:
@@ -329,7 +351,22 @@ def test_the_openapi_document_describes_the_api(base_url: str) -> None:
         "/api/v1/cases/{reference}/notes",
         "/api/v1/cases/{reference}/replies",
         "/api/v1/contacts",
+        "/api/v1/contacts/{payload_id}",
     ]
     contacts = document["paths"]["/api/v1/contacts"]["post"]
-    assert sorted(contacts["responses"]) == ["200", "201", "202", "400", "401", "413", "422"]
+    assert sorted(contacts["responses"]) == [
+        "200",
+        "201",
+        "202",
+        "400",
+        "401",
+        "409",
+        "413",
+        "422",
+    ]
     assert contacts["security"] == [{"ApiTokenAuth": []}]
+    following = document["paths"]["/api/v1/contacts/{payload_id}"]["get"]
+    assert sorted(following["responses"]) == ["200", "401", "404"]
+    for operation in (contacts, following):
+        for state in ("`received`", "`processing`", "`processed`", "`failed`", "`throttled`"):
+            assert state in operation["description"]

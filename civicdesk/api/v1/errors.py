@@ -2,11 +2,13 @@
 
 Registered on the API object in `urls.py`. Domain refusals become 400 (404 for not found),
 bodies past the size limit 413, unparsable JSON 400 with the parser's reason, schema
-violations 422 listing each field.
+violations 422 listing each field, anything unexpected 500 (logged). Unknown addresses and
+wrong methods under /api/ are JSON too (`civicdesk.api.error_views`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +18,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from civicdesk.core.errors import DomainError, NotFound, PermissionDenied
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_MISMATCH = "The request does not match the schema; see `errors`."
 
@@ -77,6 +81,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(NotFound)
     def not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
         return json_error(request, 404, detail=exc.message, code=exc.code)
+
+    @api.exception_handler(Exception)
+    def failed(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Logged as Django logs a server error; the caller gets JSON, never an HTML page.
+        logger.error(
+            "Internal Server Error: %s", request.path, exc_info=exc, extra={"request": request}
+        )
+        return json_error(
+            request, 500, detail="Something went wrong on our side; it was logged. Try again later."
+        )
 
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:

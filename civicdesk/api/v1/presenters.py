@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
 
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.presenters import Audience, delivery_state, present_entry
-from civicdesk.cases.selectors import case_row
+from civicdesk.cases.selectors import case_by_reference, case_row
+from civicdesk.channels.selectors import PayloadStatus
+
+if TYPE_CHECKING:  # the API reads payloads through channels.selectors
+    from civicdesk.channels.models import InboundPayload
 
 
 def case_summary(case: Case) -> dict[str, Any]:
@@ -46,3 +52,27 @@ def case_detail(case: Case, events: list[CaseEvent]) -> dict[str, Any]:
         "resolved_at": case.resolved_at,
         "events": [event_detail(event) for event in events],
     }
+
+
+def contact_state(payload: InboundPayload, *, duplicate: bool) -> dict[str, Any]:
+    """A contact as its integration follows it (see `schemas.CONTACT_STATES`). A processed
+    contact costs one query (its case's status)."""
+    reference = payload.result_reference or payload.reference or None
+    state: dict[str, Any] = {
+        "reference": reference,
+        "state": payload.status,
+        "payload_id": payload.pk,
+        "status_url": reverse("api-v1:contact_status", kwargs={"payload_id": payload.pk}),
+        "duplicate": duplicate,
+    }
+    if payload.status == PayloadStatus.PROCESSED and payload.result_reference:
+        case = case_by_reference(payload.result_reference)
+        state["status"] = case.status if case else None
+        state["case_url"] = reverse(
+            "api-v1:case_detail", kwargs={"reference": payload.result_reference}
+        )
+    if payload.status == PayloadStatus.FAILED:
+        state["detail"] = (payload.error.splitlines() or ["Processing failed"])[0]
+    if payload.superseded_by_id:
+        state["superseded_by"] = payload.superseded_by_id
+    return state

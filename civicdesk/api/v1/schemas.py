@@ -10,7 +10,18 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from civicdesk.api.v1.text_checks import (
+    check_filename,
+    check_media_type,
+    check_no_nul,
+    nul_paths,
+)
 from civicdesk.core import limits
+
+
+def _storable(value: str | None) -> str | None:
+    # Text PostgreSQL can store: a NUL (\u0000) is refused with 422 on every database alike.
+    return check_no_nul(value) if value is not None else None
 
 
 class Strict(Schema):
@@ -23,6 +34,8 @@ class CitizenIn(Strict):
     email: str | None = Field(default=None, max_length=limits.EMAIL_MAX_LENGTH)
     phone: str | None = Field(default=None, max_length=limits.EMAIL_MAX_LENGTH)
 
+    _no_nul = field_validator("name", "email", "phone")(_storable)
+
 
 def _no_details() -> CitizenIn:
     # A named factory: mypy cannot type a model class passed as `default_factory`.
@@ -30,9 +43,28 @@ def _no_details() -> CitizenIn:
 
 
 class AttachmentIn(Strict):
-    filename: str = Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)
-    content_type: str | None = Field(default=None, max_length=120)
+    filename: str = Field(
+        min_length=1,
+        max_length=limits.NAME_MAX_LENGTH,
+        description="A plain file name: no path separators, control characters or NUL.",
+    )
+    content_type: str | None = Field(
+        default=None,
+        max_length=120,
+        description="A MIME type, `type/subtype` with optional `; name=value` parameters "
+        "(RFC 6838); nothing that could not go in a header.",
+    )
     content_b64: str = Field(description="The file's bytes, base64-encoded.")
+
+    @field_validator("filename")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return check_filename(value)
+
+    @field_validator("content_type")
+    @classmethod
+    def _media_type(cls, value: str | None) -> str | None:
+        return check_media_type(value) if value is not None else None
 
     @field_validator("content_b64")
     @classmethod
@@ -50,7 +82,12 @@ class ContactIn(Strict):
     external_id: str | None = Field(
         default=None,
         max_length=limits.PROVIDER_ID_MAX_LENGTH,
-        description="Your id for this contact; a repeat is not stored twice.",
+        description=(
+            "Your idempotency key for this contact, scoped to your API token: sending the same "
+            "key with the same body again returns the first answer (200, `duplicate: true`) "
+            "and stores nothing; the same key with a different body is refused with 409 — "
+            "unless the first one ended `failed`, when the corrected contact replaces it."
+        ),
     )
     citizen: CitizenIn = Field(default_factory=_no_details)
     subject: str | None = Field(default=None, max_length=limits.SUBJECT_MAX_LENGTH)
@@ -69,6 +106,18 @@ class ContactIn(Strict):
     language: str | None = Field(default=None, max_length=10)
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
+    _no_nul = field_validator(
+        "external_id", "subject", "body", "service_code", "case_reference", "language"
+    )(_storable)
+
+    @field_validator("answers")
+    @classmethod
+    def _answers_storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        found = nul_paths(value)
+        if found:
+            raise ValueError(f"contains a NUL character (\\u0000) at {', '.join(found)}")
+        return value
+
     @model_validator(mode="after")
     def _someone_to_answer(self) -> ContactIn:
         if not (self.citizen.email or self.citizen.phone or self.case_reference):
@@ -76,18 +125,35 @@ class ContactIn(Strict):
         return self
 
 
-class ContactAccepted(Schema):
-    reference: str
-    status: str = Field(description="The case's status.")
+CONTACT_STATES = (
+    "`state` is where the contact is: `received` (stored and acknowledged, waiting to be "
+    "routed), `processing` (being turned into a case now), `processed` (a case holds it: "
+    "`reference`, `status` and `case_url` name it), `failed` (stored, but it could not be "
+    "processed: `detail` says why; staff can replay it, or you can send the corrected contact "
+    "with the same `external_id`), `throttled` (held back by a rate limit; processed later). "
+    "`reference` is the case reference the citizen can quote from the first answer on; the "
+    "case takes it when it is opened."
+)
+
+
+class ContactState(Schema):
+    reference: str | None = Field(description="The case reference, given on acknowledgement.")
+    state: str = Field(description="received, processing, processed, failed or throttled.")
     payload_id: int
-    duplicate: bool
-    case_url: str
+    status_url: str = Field(description="GET it to follow the contact.")
+    duplicate: bool = Field(description="This `external_id` and body were received before.")
+    status: str | None = Field(default=None, description="The case's status, once processed.")
+    case_url: str | None = Field(default=None, description="The case, once processed.")
+    detail: str | None = Field(default=None, description="Why it failed, when it failed.")
+    superseded_by: int | None = Field(
+        default=None, description="A failed contact replaced by a corrected resend: its id."
+    )
 
 
-class ContactFailed(Schema):
+class ConflictOut(Schema):
     detail: str
-    payload_id: int
-    duplicate: bool = False
+    external_id: str
+    payload_id: int = Field(description="The contact that holds this external_id.")
 
 
 class FieldError(Schema):
@@ -165,3 +231,5 @@ class CaseDetail(CaseRow):
 
 class TextIn(Strict):
     body: str = Field(min_length=1, max_length=limits.MESSAGE_BODY_MAX_LENGTH)
+
+    _no_nul = field_validator("body")(_storable)

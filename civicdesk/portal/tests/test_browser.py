@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import Browser, Page
 
 from civicdesk.cases.models import Case
+from civicdesk.channels.models import InboundPayload
 from tests.browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,3 +101,35 @@ def test_switching_language_after_a_refused_reply_shows_the_status_page(
     assert page.get_by_role("heading", name=f"Solicitarea {case.reference}").is_visible()
     assert page.locator("html").get_attribute("lang") == "ro"
     assert page.url.endswith("/")
+
+
+def test_a_request_not_yet_routed_shows_its_reference_and_passes_axe_without_javascript(
+    riverton: Any, live_server: Any, browser: Browser, settings: Any
+) -> None:
+    # Tasks wait for a worker, as in production: the request is acknowledged, not yet a case.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/services/pothole/")
+    page.get_by_label("Where is the pothole?").fill("High Street")
+    page.get_by_label("Describe the problem").fill("Deep hole.")
+    page.get_by_label("Full name").fill("Jo Citizen")
+    page.get_by_label("Phone number").fill("07911 123456")
+    page.get_by_role("button", name="Send request").click()
+
+    payload = InboundPayload.objects.get()
+    assert Case.objects.count() == 0
+    assert page.get_by_role("heading", name="Request received").is_visible()
+    assert page.locator(".reference").inner_text() == payload.reference
+    assert page.get_by_text("It has not been routed to a team yet.").is_visible()
+    checked = browser.new_page()  # axe-core runs as a script: the same page with JavaScript
+    checked.goto(page.url)
+    assert checked.get_by_role("heading", name="Request received").is_visible()
+    assert _violations(checked) == []
+
+    call_command(
+        "db_worker", batch=True, startup_delay=False, reload=False, interval=0.1, stdout=StringIO()
+    )
+    page.get_by_role("link", name="Refresh this page").click()
+
+    assert page.get_by_role("heading", name=f"Request {payload.reference}").is_visible()
+    assert Case.objects.get().reference == payload.reference

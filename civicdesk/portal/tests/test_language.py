@@ -41,7 +41,9 @@ def test_switching_to_romanian_translates_the_portal_and_the_catalogue(
     assertContains(response, ">Pothole</a>")
 
 
-def test_a_romanian_request_is_answered_in_romanian(riverton: Any, client: Client) -> None:
+def test_a_romanian_request_is_answered_in_romanian(
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     _switch_to_romanian(client, "/services/missed-bin/")
 
     invalid = client.post("/services/missed-bin/", missed_bin_data(email="", phone=""))
@@ -61,7 +63,13 @@ def test_a_romanian_request_is_answered_in_romanian(riverton: Any, client: Clien
         html=True,
     )
 
-    response = client.post("/services/missed-bin/", missed_bin_data())
+    with django_capture_on_commit_callbacks() as commit_callbacks:
+        response = client.post("/services/missed-bin/", missed_bin_data())
+    waiting = client.get(response["Location"])
+    assertContains(waiting, "<h1>Solicitare primită</h1>", html=True)
+    assertContains(waiting, "Reîncărcați pagina")
+    for callback in commit_callbacks:
+        callback()
     case = Case.objects.get()
     page = client.get(response["Location"])
 

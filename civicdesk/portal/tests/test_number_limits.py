@@ -75,8 +75,11 @@ def test_a_depth_out_of_range_is_refused_next_to_the_field_and_stores_nothing(
     assert f'value="{depth}"' in control
 
 
-def test_a_depth_within_range_opens_the_case(riverton: Any, client: Client) -> None:
-    response = client.post("/services/pothole/", _pothole_data("0"))
+def test_a_depth_within_range_opens_the_case(
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/services/pothole/", _pothole_data("0"))
 
     assert response.status_code == 303
     assert Case.objects.get().answers == {"location": "Mill Lane", "depth_cm": "0"}

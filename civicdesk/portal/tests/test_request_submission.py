@@ -26,14 +26,38 @@ from civicdesk.portal.tests.submissions import (
 pytestmark = pytest.mark.django_db
 
 
-def test_a_valid_request_opens_one_routed_case_and_shows_its_reference(
-    riverton: Any, client: Client
+def test_a_valid_request_is_acknowledged_then_opens_one_routed_case_with_its_reference(
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    response = client.post("/services/missed-bin/", missed_bin_data())
+    with django_capture_on_commit_callbacks() as commit_callbacks:
+        response = client.post("/services/missed-bin/", missed_bin_data())
 
+    # Acknowledged once stored, with its reference; no case until a worker takes it.
     assert response.status_code == 303
-    case = Case.objects.get()
     token = status_token(response["Location"])
+    acknowledged = InboundPayload.objects.get()
+    assert (acknowledged.status, acknowledged.token_digest) == (
+        PayloadStatus.RECEIVED,
+        digest(token),
+    )
+    assert re.fullmatch(r"RIV-\d{4}-000001", acknowledged.reference)
+    assert Case.objects.count() == 0
+    waiting = client.get(response["Location"])
+    assert waiting.status_code == 200
+    assertContains(waiting, "<h1>Request received</h1>", html=True)
+    assertContains(
+        waiting, f'<strong class="reference">{acknowledged.reference}</strong>', html=True
+    )
+    assertContains(waiting, "It has not been routed to a team yet.")
+    assertContains(waiting, f'<a class="button button--secondary" href="/requests/{token}/">')
+    assertContains(waiting, "Keep the link to this page")
+    assert waiting["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
+
+    for callback in commit_callbacks:  # the commit hands the payload to the worker
+        callback()
+
+    case = Case.objects.get()
+    assert case.reference == acknowledged.reference
     assert response["Location"] == f"/requests/{token}/?new=1"
     assert case.status_token_digest == digest(token)
     assert case.channel == "portal"
@@ -70,8 +94,13 @@ def test_a_valid_request_opens_one_routed_case_and_shows_its_reference(
     assert token not in bytes(payload.body).decode()
 
 
-def test_a_phone_number_alone_is_enough_contact(riverton: Any, client: Client) -> None:
-    response = client.post("/services/missed-bin/", missed_bin_data(email="", phone="07911 123456"))
+def test_a_phone_number_alone_is_enough_contact(
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/services/missed-bin/", missed_bin_data(email="", phone="07911 123456")
+        )
 
     assert response.status_code == 303
     assert list(ContactPoint.objects.values_list("kind", "value")) == [("phone", "+447911123456")]
@@ -185,7 +214,7 @@ def test_a_number_answer_must_be_a_number(riverton: Any, client: Client) -> None
 
 
 def test_answers_of_every_datatype_reach_the_case(
-    riverton: Any, client: Client, tree_survey: Any
+    riverton: Any, client: Client, tree_survey: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     data = missed_bin_data(
         answer_street="Elm Road",
@@ -196,7 +225,8 @@ def test_answers_of_every_datatype_reach_the_case(
         answer_details="",
     )
 
-    response = client.post("/services/tree/", data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/services/tree/", data)
 
     assert response.status_code == 303
     assert Case.objects.get().answers == {
@@ -208,9 +238,13 @@ def test_answers_of_every_datatype_reach_the_case(
     }
 
 
-def test_submitting_the_same_form_twice_opens_one_case(riverton: Any, client: Client) -> None:
-    first = client.post("/services/missed-bin/", missed_bin_data())
-    second = client.post("/services/missed-bin/", missed_bin_data())
+def test_submitting_the_same_form_twice_opens_one_case(
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post("/services/missed-bin/", missed_bin_data())
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post("/services/missed-bin/", missed_bin_data())
 
     assert first.status_code == second.status_code == 303
     assert second["Location"] == first["Location"]
@@ -218,10 +252,13 @@ def test_submitting_the_same_form_twice_opens_one_case(riverton: Any, client: Cl
     assert InboundPayload.objects.count() == 1
 
 
-def test_a_photo_is_attached_to_the_citizens_first_message(riverton: Any, client: Client) -> None:
-    response = client.post(
-        "/services/missed-bin/", {**missed_bin_data(), "attachment": png("bin.png")}
-    )
+def test_a_photo_is_attached_to_the_citizens_first_message(
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/services/missed-bin/", {**missed_bin_data(), "attachment": png("bin.png")}
+        )
 
     assert response.status_code == 303
     attachment = Attachment.objects.get()
@@ -288,27 +325,34 @@ def test_the_file_must_be_chosen_again_after_another_error(riverton: Any, client
 
 
 def test_a_request_that_fails_processing_is_kept_and_acknowledged(
-    riverton: Any, client: Client
+    riverton: Any, client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     form = client.get("/services/pothole/")
     assert form.status_code == 200
     riverton.pothole.is_active = False
     riverton.pothole.save()
 
-    response = client.post("/services/pothole/", missed_bin_data(answer_location="High Street"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/services/pothole/", missed_bin_data(answer_location="High Street"))
 
-    assert response.status_code == 202
+    assert response.status_code == 303
     payload = InboundPayload.objects.get()
     assert payload.status == PayloadStatus.FAILED
     assert payload.error.startswith("Unknown service 'pothole'.")
     assert json.loads(bytes(payload.body))["answers"] == {"location": "High Street"}
     assert Case.objects.count() == 0
-    assertContains(response, "<h1>We have received your message</h1>", status_code=202, html=True)
-    assertContains(response, f"It is saved under number #{payload.pk}.", status_code=202)
-    assertNotContains(response, "Unknown service", status_code=202)
+    # The citizen is told it was received and that staff will look at it; never an error.
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assertContains(page, "<h1>Request received</h1>", html=True)
+    assertContains(page, f'<strong class="reference">{payload.reference}</strong>', html=True)
+    assertContains(page, "Our staff will look at it and follow up with you")
+    assertNotContains(page, "Unknown service")
+    assertNotContains(page, "not been routed")
 
-    again = client.post("/services/pothole/", missed_bin_data(answer_location="High Street"))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post("/services/pothole/", missed_bin_data(answer_location="High Street"))
 
-    assert again.status_code == 202
+    assert again.status_code == 303
+    assert again["Location"] == response["Location"]
     assert InboundPayload.objects.count() == 1
-    assertContains(again, f"It is saved under number #{payload.pk}.", status_code=202)
