@@ -56,7 +56,9 @@ def handle_inbound_message(
         existing = case_by_reference(reference)
         if existing is not None:
             return InboundOutcome(case_reference=existing.reference, opened=False, joined=False)
-    with transaction.atomic():
+    # No savepoint of its own: the caller's transaction (and the framework's savepoint per
+    # payload) rolls everything back on an error.
+    with transaction.atomic(savepoint=False):
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
@@ -89,6 +91,7 @@ def handle_inbound_message(
             at=message.received_at,
             account_id=account_id,
             identity=identity,
+            lock=not opened,  # a case opened in this transaction is ours already
         )
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 

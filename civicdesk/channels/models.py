@@ -78,9 +78,24 @@ class InboundPayload(TimeStampedModel):
     # The digest of the private status link the sender was given, so that the status page
     # can say "received, not yet routed" before the case exists.
     token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # The claim of the worker processing it (see channels.ingest): who, and until when. A
+    # claim whose lease has expired (its worker died) is taken over by the next worker.
+    claimed_by = models.CharField(max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # After a temporary fault: not to be tried again before this (a short backoff).
+    not_before = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The workers' claim: the waiting payloads, oldest first, and each sender's queue.
+            models.Index(
+                fields=["status", "id"],
+                condition=Q(status__in=["received", "processing"]),
+                name="inbound_payload_waiting",
+            ),
+            models.Index(fields=["sender_identity", "id"], name="inbound_payload_sender_order"),
+        ]
         # Providers number messages per bot, page or number, so a provider id is unique per
         # account; payloads without an account (portal, API, console) stay unique per channel.
         constraints = [

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
@@ -70,24 +70,22 @@ def identify_citizen(
     elif full_name and not citizen.full_name:
         citizen.full_name = full_name.strip()[:NAME_MAX_LENGTH]
         citizen.save(update_fields=["full_name", "updated_at"])
-    for kind, value in pairs:
-        _attach_contact_point(citizen=citizen, kind=kind, value=value)
+    _attach_contact_points(citizen=citizen, pairs=pairs)
     return citizen
 
 
 @transaction.atomic
 def add_contact_points(*, citizen: Citizen, contacts: Sequence[ContactInput]) -> None:
     """Record new ways to reach a citizen; points already known (to anyone) are left alone."""
-    for kind, value in normalised_contacts(contacts):
-        _attach_contact_point(citizen=citizen, kind=kind, value=value)
+    _attach_contact_points(citizen=citizen, pairs=normalised_contacts(contacts))
 
 
-def _attach_contact_point(*, citizen: Citizen, kind: str, value: str) -> None:
-    if ContactPoint.objects.filter(kind=kind, value=value).exists():
+def _attach_contact_points(*, citizen: Citizen, pairs: list[tuple[str, str]]) -> None:
+    """One INSERT for the points; those known already (to anyone, or recorded a moment ago by
+    another request) are left as they are: ON CONFLICT DO NOTHING on (kind, value)."""
+    if not pairs:
         return
-    try:
-        with transaction.atomic():
-            ContactPoint.objects.create(citizen=citizen, kind=kind, value=value)
-    except IntegrityError:
-        # Another request recorded the same point a moment ago; it belongs to someone already.
-        return
+    ContactPoint.objects.bulk_create(
+        [ContactPoint(citizen=citizen, kind=kind, value=value) for kind, value in pairs],
+        ignore_conflicts=True,
+    )

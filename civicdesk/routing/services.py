@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from civicdesk.accounts.selectors import available_agents_in_rota_order
 from civicdesk.accounts.services import mark_assigned
+from civicdesk.core.memo import remembered
 from civicdesk.routing.kernels.rules import KeywordRuleSpec, first_match, parse_keywords
 from civicdesk.routing.models import KeywordRule, Queue
 
@@ -37,18 +38,24 @@ def _rule_spec(rule: KeywordRule) -> KeywordRuleSpec:
     )
 
 
-def classify_text(*, text: str) -> Classification | None:
-    """The service (and optional priority) the first matching keyword rule names, if any.
-
-    One query; rules without a service (switched off when codes became links) never match.
-    """
+def _active_rules() -> tuple[dict[int, KeywordRule], list[KeywordRuleSpec]]:
     rules = {
         rule.pk: rule
         for rule in KeywordRule.objects.filter(is_active=True, service__isnull=False)
         .select_related("service")
         .only("keywords", "order", "match_all", "priority", "name", "service__code")
     }
-    match = first_match([_rule_spec(rule) for rule in rules.values()], text)
+    return rules, [_rule_spec(rule) for rule in rules.values()]
+
+
+def classify_text(*, text: str) -> Classification | None:
+    """The service (and optional priority) the first matching keyword rule names, if any.
+
+    One query (once per worker batch, `core.memo`); rules without a service (switched off when
+    codes became links) never match.
+    """
+    rules, specs = remembered("routing.keyword_rules", _active_rules)
+    match = first_match(specs, text)
     if match is None:
         return None
     rule = rules[match.rule_id]
@@ -62,7 +69,13 @@ def classify_text(*, text: str) -> Classification | None:
 
 
 def default_queue() -> Queue | None:
-    return Queue.objects.filter(is_default=True).first() or Queue.objects.order_by("id").first()
+    """The queue for cases no service claims (remembered for a worker's batch, `core.memo`)."""
+    return remembered(
+        "routing.default_queue",
+        lambda: (
+            Queue.objects.filter(is_default=True).first() or Queue.objects.order_by("id").first()
+        ),
+    )
 
 
 def queue_for_service(*, service: Service | None) -> Queue | None:

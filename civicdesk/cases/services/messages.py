@@ -49,13 +49,16 @@ def record_citizen_message(
     at: datetime | None = None,
     account_id: int | None = None,
     identity: str = "",
+    lock: bool = True,
 ) -> CaseEvent:
     """A message from the citizen on a case; a resolved case reopens, a waiting one opens.
 
     The account it came to and the citizen's `identity` on the channel become the case's:
-    replies go back the way the citizen last wrote.
+    replies go back the way the citizen last wrote. `lock=False`: the caller created the case
+    in this transaction, so nobody else can see it, and it need not be re-read under a lock.
     """
-    lock_case(case)
+    if lock:
+        lock_case(case)
     when = at or now()
     update = ["last_activity_at", "updated_at"]
     case.last_activity_at = when

@@ -10,7 +10,7 @@ from civicdesk.cases.events import CaseAssigned, CaseClassified, CaseOpened
 from civicdesk.cases.models import Case
 from civicdesk.cases.services.references import next_reference
 from civicdesk.cases.services.sla_clock import schedule_check
-from civicdesk.cases.services.timeline import add_entry, announce, case_state
+from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
 from civicdesk.core.clock import now
 from civicdesk.core.limits import SUBJECT_MAX_LENGTH
 from civicdesk.core.priority import Priority
@@ -21,6 +21,7 @@ from civicdesk.sla.services import compute_targets
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from civicdesk.cases.models import CaseEvent
     from civicdesk.catalogue.models import Service
     from civicdesk.citizens.models import Citizen
 
@@ -40,9 +41,9 @@ def _apply_sla(case: Case, *, start: datetime) -> None:
     case.sla_due_at = targets.first_response_due_at
 
 
-def _record_route(case: Case, *, at: datetime) -> None:
+def _route_entry(case: Case, *, at: datetime) -> CaseEvent | None:
     if case.queue is None:
-        return
+        return None
     assignee = case.assignee
     event = CaseAssigned(
         **case_state(case),
@@ -52,7 +53,7 @@ def _record_route(case: Case, *, at: datetime) -> None:
         automatic=True,
         waiting=assignee is None,
     )
-    add_entry(case=case, event=event, at=at)
+    return build_entry(case=case, event=event, at=at)
 
 
 @transaction.atomic
@@ -74,7 +75,8 @@ def open_case(
 
     `status_token_digest` is the digest of the private link the citizen was given (the portal
     makes it); without one the case gets a link nobody knows until `issue_status_token`.
-    Writes the case and up to three timeline entries (opened, classified, assigned); publishes
+    Writes the case and up to three timeline entries (opened, classified, assigned; one INSERT);
+    publishes
     one `CaseOpened`. `reference`: the one the contact was given when it was acknowledged
     (see `next_reference`); without one, the next is taken now.
     """
@@ -100,9 +102,13 @@ def open_case(
     opened = CaseOpened(
         **case_state(case), channel=channel, service=service.name if service else ""
     )
-    add_entry(case=case, event=opened, at=at, channel=channel)
+    entries = [build_entry(case=case, event=opened, at=at, channel=channel)]
     if classified_by:
-        add_entry(case=case, event=CaseClassified(**case_state(case), by=classified_by), at=at)
-    _record_route(case, at=at)
+        classified = CaseClassified(**case_state(case), by=classified_by)
+        entries.append(build_entry(case=case, event=classified, at=at))
+    route_entry = _route_entry(case, at=at)
+    if route_entry is not None:
+        entries.append(route_entry)
+    add_entries(entries)  # one INSERT for the two or three entries
     announce(opened)
     return case
