@@ -7,7 +7,7 @@ transaction: any error rolls everything back and leaves the payload failed and r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -53,12 +53,13 @@ def handle_inbound_message(
     (the same payload processed twice) is answered as it stands.
     """
     if reference and not (message.case_reference or message.reply_token_digest):
-        existing = case_by_reference(reference)
-        if existing is not None:
-            return InboundOutcome(case_reference=existing.reference, opened=False, joined=False)
+        if Case.objects.filter(reference=reference).exists():
+            return InboundOutcome(case_reference=reference, opened=False, joined=False)
     # No savepoint of its own: the caller's transaction (and the framework's savepoint per
     # payload) rolls everything back on an error.
     with transaction.atomic(savepoint=False):
+        # One instant for the case's opening and the message's entry (and so no second write).
+        at = message.received_at or now()
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
@@ -73,7 +74,14 @@ def handle_inbound_message(
             threads = _threads(message) and not reference
             case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
-                case = _open_new_case(citizen, message, reference=reference)
+                case = _open_new_case(
+                    citizen,
+                    message,
+                    at=at,
+                    reference=reference,
+                    account_id=account_id,
+                    identity=identity,
+                )
                 opened = True
         elif contacts and _proven(message):
             # Whoever holds the private link, or staff, may tell us new ways to reach them.
@@ -88,7 +96,7 @@ def handle_inbound_message(
                 for a in message.attachments
             ],
             payload_id=payload_id,
-            at=message.received_at,
+            at=at,
             account_id=account_id,
             identity=identity,
             lock=not opened,  # a case opened in this transaction is ours already
@@ -148,7 +156,15 @@ def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | No
     )
 
 
-def _open_new_case(citizen: Citizen, message: InboundMessage, *, reference: str = "") -> Case:
+def _open_new_case(
+    citizen: Citizen,
+    message: InboundMessage,
+    *,
+    at: datetime,
+    reference: str = "",
+    account_id: int | None = None,
+    identity: str = "",
+) -> Case:
     service: Service | None = None
     priority = ""
     classified_by = ""
@@ -177,9 +193,11 @@ def _open_new_case(citizen: Citizen, message: InboundMessage, *, reference: str 
         priority=priority,
         status_token_digest=message.new_case_token_digest,
         language=message.language,
-        opened_at=message.received_at,
+        opened_at=at,
         classified_by=classified_by,
         reference=reference,
+        channel_account_id=account_id,
+        channel_identity=identity,
     )
 
 

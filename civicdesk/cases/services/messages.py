@@ -61,8 +61,13 @@ def record_citizen_message(
         lock_case(case)
     when = at or now()
     update = ["last_activity_at", "updated_at"]
+    unchanged = case.last_activity_at == when
     case.last_activity_at = when
     if account_id is not None or identity:
+        unchanged = unchanged and (case.channel_account_id, case.channel_identity) == (
+            account_id,
+            identity,
+        )
         case.channel_account_id = account_id
         case.channel_identity = identity
         update += ["channel_account", "channel_identity"]
@@ -85,7 +90,9 @@ def record_citizen_message(
     save_attachments(entry, attachments)
     if new_status.value != previous:
         record_status_change(case, previous=previous, at=when, automatic=True)
-    case.save(update_fields=update)
+    if lock or not unchanged or new_status.value != previous:
+        case.save(update_fields=update)
+    # else: a case opened for this message in this transaction already stands so.
     announce(event)
     return entry
 

@@ -70,6 +70,8 @@ def open_case(
     classified_by: str = "",
     status_token_digest: str = "",
     reference: str = "",
+    channel_account_id: int | None = None,
+    channel_identity: str = "",
 ) -> Case:
     """A new case: referenced, routed to a queue and an agent, with service-level targets.
 
@@ -78,7 +80,8 @@ def open_case(
     Writes the case and up to three timeline entries (opened, classified, assigned; one INSERT);
     publishes
     one `CaseOpened`. `reference`: the one the contact was given when it was acknowledged
-    (see `next_reference`); without one, the next is taken now.
+    (see `next_reference`); without one, the next is taken now. `channel_account_id` and
+    `channel_identity`: where replies go (the account and address the citizen wrote from).
     """
     at = opened_at or now()
     case = Case(
@@ -93,6 +96,8 @@ def open_case(
         language=language or citizen.preferred_language,
         classified_by=classified_by,
         last_activity_at=at,
+        channel_account_id=channel_account_id,
+        channel_identity=channel_identity,
     )
     _apply_sla(case, start=at)
     route = route_new_case(service=service)
