@@ -90,19 +90,17 @@ def next_agent_for(*, queue: Queue) -> User | None:
     Marks the chosen agent as just assigned. None when nobody is available: the case waits in
     the queue and is handed out when someone becomes available.
 
-    Precondition: inside a transaction. The rota of the queue's team is locked (its queues'
-    rows, in id order so two callers never deadlock) until the caller commits, so two contacts
-    arriving at once take turns instead of both reading the same "next agent". SQLite has no
-    row locks; its single writer gives the same order.
+    Precondition: inside a transaction. The rota is locked until the caller commits, so two
+    contacts arriving at once take turns instead of both reading the same "next agent": every
+    queue's row, in id order (one statement; a transaction that holds them already takes them
+    again at once). All of them rather than the team's: a transaction routing several contacts
+    (a worker's batch) would otherwise take one team's lock and then another's, in whatever
+    order its contacts came, and two such transactions could deadlock. SQLite has no row
+    locks; its single writer (`BEGIN IMMEDIATE`) gives the same order.
     """
     if not queue.auto_assign:
         return None
-    list(
-        Queue.objects.select_for_update()
-        .filter(team_id=queue.team_id)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    list(Queue.objects.select_for_update().order_by("id").values_list("id", flat=True))
     agent = available_agents_in_rota_order(team_id=queue.team_id).first()
     if agent is not None:
         mark_assigned(agent=agent)
