@@ -86,7 +86,9 @@ def counted() -> Iterator[collections.Counter[str]]:
 
     counts: collections.Counter[str] = collections.Counter()
 
-    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    def wrapper(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         counts["statements"] += 1
         word = sql.lstrip().split(" ", 1)[0].upper()
         counts[word] += 1
@@ -170,9 +172,7 @@ def main() -> None:
             with counted() as counts:
                 runners[mode](ids)
             elapsed = time.perf_counter() - started
-            done = InboundPayload.objects.filter(
-                pk__in=ids, status=PayloadStatus.PROCESSED
-            ).count()
+            done = InboundPayload.objects.filter(pk__in=ids, status=PayloadStatus.PROCESSED).count()
             routed = Case.objects.filter(
                 reference__in=InboundPayload.objects.filter(pk__in=ids).values("reference"),
                 queue__isnull=False,

@@ -52,9 +52,9 @@ def handle_inbound_message(
     case opens its own case under it (never joins another), and a case already opened under it
     (the same payload processed twice) is answered as it stands.
     """
-    if reference and not (message.case_reference or message.reply_token_digest):
-        if Case.objects.filter(reference=reference).exists():
-            return InboundOutcome(case_reference=reference, opened=False, joined=False)
+    names_case = bool(message.case_reference or message.reply_token_digest)
+    if reference and not names_case and Case.objects.filter(reference=reference).exists():
+        return InboundOutcome(case_reference=reference, opened=False, joined=False)
     # No savepoint of its own: the caller's transaction (and the framework's savepoint per
     # payload) rolls everything back on an error.
     with transaction.atomic(savepoint=False):

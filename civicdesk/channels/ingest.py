@@ -114,7 +114,8 @@ def failure_text(exc: BaseException) -> str:
 
 def backoff(attempts: int) -> timedelta:
     """The wait before try number `attempts + 1` after a temporary fault, with jitter."""
-    base = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
+    doublings = min(max(0, attempts - 1), 16)
+    base: timedelta = min(BACKOFF_MAX, BACKOFF_FIRST * float(1 << doublings))
     return base * (0.5 + random.random())  # noqa: S311 - jitter, not secrecy
 
 
@@ -182,9 +183,10 @@ def process_waiting(limit: int = 50) -> int:
     except Exception as exc:
         if not is_transient(exc):
             raise
+        fault = exc
         logger.warning("Batch of %d payloads hit a temporary fault; retried: %s", len(ids), exc)
         retry_transient(
-            lambda: put_back(ids, holder=holder, reason=exc), what="putting a batch back"
+            lambda: put_back(ids, holder=holder, reason=fault), what="putting a batch back"
         )
         raise
 

@@ -2,10 +2,10 @@
 
 Inbound: verify → store raw (deduplicated by provider id) → process now, or later by the
 workers' ingest loop in batches (`process_waiting`, see channels.ingest; with the `immediate`
-task backend, at once after commit). A payload that fails stays stored with its error and can be
-replayed; a temporary fault puts it back in the waiting line instead. Outbound: queue a delivery, send it
-through the channel's adapter in a task, retry temporary failures with backoff. Private notes
-never leave: `queue_delivery` refuses them, whoever asks.
+task backend, at once after commit). A payload that fails stays stored with its error and can
+be replayed; a temporary fault puts it back in the waiting line instead. Outbound: queue a
+delivery, send it through the channel's adapter in a task, retry temporary failures with
+backoff. Private notes never leave: `queue_delivery` refuses them, whoever asks.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ __all__ = [
     "Processing",
     "accept_inbound",
     "attempt_delivery",
-    "poll_accounts",
     "parse_stored_payload",
+    "poll_accounts",
     "process_payload",
     "process_waiting",
     "queue_delivery",
@@ -381,16 +381,19 @@ def sweep() -> SweepReport:
     )
     payload_ids = list(released)
     if not ingest_loop_runs():
-        payload_ids = list(
-            InboundPayload.objects.filter(
-                Q(status=PayloadStatus.RECEIVED, created_at__lt=moment - UNCLAIMED_AFTER)
-                | Q(status=PayloadStatus.PROCESSING, lease_expires_at__lt=moment)
-                | Q(status=PayloadStatus.PROCESSING, lease_expires_at__isnull=True)
+        payload_ids = (
+            list(
+                InboundPayload.objects.filter(
+                    Q(status=PayloadStatus.RECEIVED, created_at__lt=moment - UNCLAIMED_AFTER)
+                    | Q(status=PayloadStatus.PROCESSING, lease_expires_at__lt=moment)
+                    | Q(status=PayloadStatus.PROCESSING, lease_expires_at__isnull=True)
+                )
+                .exclude(pk__in=released)
+                .order_by("id")
+                .values_list("pk", flat=True)
             )
-            .exclude(pk__in=released)
-            .order_by("id")
-            .values_list("pk", flat=True)
-        ) + released
+            + released
+        )
         for payload_id in payload_ids:
             process_inbound_payload.enqueue(payload_id=payload_id)
     pending = OutboundDelivery.objects.filter(

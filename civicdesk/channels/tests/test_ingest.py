@@ -32,7 +32,9 @@ def loop_backend(settings: Any) -> None:
 
 
 def stored(sender: str, text: str) -> InboundPayload:
-    payload = accept_inbound(channel="console", raw=console_payload(**{"from": sender, "text": text}))
+    payload = accept_inbound(
+        channel="console", raw=console_payload(**{"from": sender, "text": text})
+    )
     assert payload.payload.status == PayloadStatus.RECEIVED
     return payload.payload
 
