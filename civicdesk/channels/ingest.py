@@ -49,6 +49,7 @@ from civicdesk.channels.registry import InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
 from civicdesk.core.memo import remembered_lookups
+from civicdesk.core.savepoints import savepoint_covers
 from civicdesk.core.transient import is_transient, retry_transient
 from civicdesk.realtime.publish import publish, publishing_in_batches
 
@@ -288,7 +289,7 @@ def _process_one(payload: InboundPayload) -> None:
     payload.not_before = None
     payload.updated_at = moment
     try:
-        with transaction.atomic():
+        with transaction.atomic(), savepoint_covers():
             outcome = handle_payload(payload, None)
     except Exception as exc:
         if is_transient(exc):

@@ -54,6 +54,7 @@ from civicdesk.channels.polling import PollReport, poll_accounts
 from civicdesk.channels.registry import InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
+from civicdesk.core.savepoints import savepoint_covers
 from civicdesk.core.transient import is_transient
 from civicdesk.realtime.publish import publish
 
@@ -290,7 +291,7 @@ def process_payload(*, payload_id: int, message: InboundMessage | None = None) -
     outcome: InboundOutcome | None = None
     done = {"claimed_by": "", "lease_expires_at": None, "not_before": None}
     try:
-        with transaction.atomic():
+        with transaction.atomic(), savepoint_covers():
             outcome = handle_payload(payload, message)
             InboundPayload.objects.filter(pk=payload_id).update(
                 status=PayloadStatus.PROCESSED,

@@ -12,6 +12,7 @@ from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, norma
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.errors import DomainError
 from civicdesk.core.limits import NAME_MAX_LENGTH
+from civicdesk.core.savepoints import atomic_within_savepoint
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def normalised_contacts(contacts: Sequence[ContactInput]) -> list[tuple[str, str
     return pairs
 
 
-@transaction.atomic
+@atomic_within_savepoint
 def identify_citizen(
     *,
     contacts: Sequence[ContactInput],

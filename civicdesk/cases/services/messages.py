@@ -20,6 +20,7 @@ from civicdesk.cases.services.timeline import add_entry, announce, case_state
 from civicdesk.channels.selectors import ReplyRoute, channel_label
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
+from civicdesk.core.savepoints import atomic_within_savepoint
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -37,7 +38,7 @@ class ReplyOutcome:
     status: str  # the case's status after the reply (a reply may move it)
 
 
-@transaction.atomic
+@atomic_within_savepoint
 def record_citizen_message(
     *,
     case: Case,

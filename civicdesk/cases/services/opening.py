@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-
 from civicdesk.cases.events import CaseAssigned, CaseClassified, CaseOpened
 from civicdesk.cases.models import Case
 from civicdesk.cases.services.references import next_reference
@@ -14,6 +12,7 @@ from civicdesk.cases.services.timeline import add_entries, announce, build_entry
 from civicdesk.core.clock import now
 from civicdesk.core.limits import SUBJECT_MAX_LENGTH
 from civicdesk.core.priority import Priority
+from civicdesk.core.savepoints import atomic_within_savepoint
 from civicdesk.core.tokens import digest, new_token
 from civicdesk.routing.services import route_new_case
 from civicdesk.sla.services import compute_targets
@@ -56,7 +55,7 @@ def _route_entry(case: Case, *, at: datetime) -> CaseEvent | None:
     return build_entry(case=case, event=event, at=at)
 
 
-@transaction.atomic
+@atomic_within_savepoint
 def open_case(
     *,
     citizen: Citizen,
