@@ -7,6 +7,7 @@ transaction: any error rolls everything back and leaves the payload failed and r
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from civicdesk.cases.kernels.status import ACCEPTS_CONTACT
 from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import case_by_reference, case_by_status_token_digest
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
+from civicdesk.cases.services.opening import NewCase
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
@@ -165,6 +167,23 @@ def _open_new_case(
     account_id: int | None = None,
     identity: str = "",
 ) -> Case:
+    new = new_case_for(
+        message, at=at, reference=reference, account_id=account_id, identity=identity
+    )
+    return open_case(citizen=citizen, **{f.name: getattr(new, f.name) for f in fields(new)})
+
+
+def new_case_for(
+    message: InboundMessage,
+    *,
+    at: datetime,
+    reference: str = "",
+    account_id: int | None = None,
+    identity: str = "",
+) -> NewCase:
+    """The case a message asks for: its service (named, with answers checked, or classified
+    from the text), priority and subject. Raises DomainError for an unknown service or answers
+    that do not fit."""
     service: Service | None = None
     priority = ""
     classified_by = ""
@@ -184,8 +203,7 @@ def _open_new_case(
             if service is not None:
                 classified_by = f"rule: {classification.rule_name}"
     subject = message.subject or _subject_from(message.body) or (service.name if service else "")
-    return open_case(
-        citizen=citizen,
+    return NewCase(
         channel=message.channel,
         subject=subject,
         service=service,

@@ -246,7 +246,10 @@ def _process_claimed(ids: list[int], *, holder: str) -> int:
             .order_by("id")
         )
         lease = _Lease([p.pk for p in payloads], holder)
+        handled = _process_together(payloads)
         for payload in payloads:
+            if payload.pk in handled:
+                continue
             lease.keep()
             _process_one(payload)
             if payload.status == PayloadStatus.FAILED:
@@ -255,6 +258,52 @@ def _process_claimed(ids: list[int], *, holder: str) -> int:
         for payload in failed:
             publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
     return len(payloads)
+
+
+def _process_together(payloads: list[InboundPayload]) -> set[int]:
+    """Hand the batch to the domain's batch handler, if there is one, in one savepoint: the
+    ids of the payloads it handled (their outcome set on them). If it fails, nothing it wrote
+    stands and every payload goes one by one (a temporary fault is raised: the batch goes back).
+    """
+    handler = registry.batch_handler()
+    if handler is None:
+        return set()
+    items: list[registry.BatchItem] = []
+    for payload in payloads:
+        try:
+            message = parse_stored_payload(payload)
+        except Exception:  # noqa: S112 - recorded when processed one by one
+            continue
+        items.append(
+            registry.BatchItem(
+                payload_id=payload.pk,
+                message=message,
+                account_id=payload.account_id,
+                reference=payload.reference,
+            )
+        )
+    try:
+        with transaction.atomic(), savepoint_covers():
+            outcomes = handler(items)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        logger.exception("The batch handler failed; the batch is processed one by one")
+        return set()
+    moment = now()
+    for payload in payloads:
+        outcome = outcomes.get(payload.pk)
+        if outcome is None:
+            continue
+        payload.status = PayloadStatus.PROCESSED
+        payload.error = ""
+        payload.result_reference = outcome.case_reference
+        payload.processed_at = moment
+        payload.claimed_by = ""
+        payload.lease_expires_at = None
+        payload.not_before = None
+        payload.updated_at = moment
+    return set(outcomes)
 
 
 def _record_outcomes(payloads: list[InboundPayload]) -> None:

@@ -51,7 +51,7 @@ from civicdesk.channels.models import (
     PayloadStatus,
 )
 from civicdesk.channels.polling import PollReport, poll_accounts
-from civicdesk.channels.registry import InboundOutcome
+from civicdesk.channels.registry import BatchItem, InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.core.savepoints import savepoint_covers
@@ -61,6 +61,7 @@ from civicdesk.realtime.publish import publish
 # Outbound lives in channels.delivery; callers import it from here.
 __all__ = [
     "Acceptance",
+    "BatchItem",
     "InboundOutcome",
     "PollReport",
     "PrivateMessageRefused",
@@ -72,6 +73,7 @@ __all__ = [
     "process_payload",
     "process_waiting",
     "queue_delivery",
+    "register_batch_handler",
     "register_fallback_handler",
     "register_inbound_handler",
     "register_reference_allocator",
@@ -100,6 +102,12 @@ def register_inbound_handler(handler: registry.InboundHandler) -> None:
     """The domain that turns stored messages into work (cases) registers itself here, once at
     start-up, so that this framework never imports it."""
     registry.set_inbound_handler(handler)
+
+
+def register_batch_handler(handler: registry.BatchHandler | None) -> None:
+    """The domain may also take a worker's batch at once, with set-based writes (see
+    channels.ingest); what it leaves goes to the inbound handler one payload at a time."""
+    registry.set_batch_handler(handler)
 
 
 def register_reference_allocator(allocator: registry.ReferenceAllocator | None) -> None:
