@@ -75,16 +75,16 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
         # else invalid: left to the one-by-one handler, which records why
     if not plans:
         return outcomes
-    citizens = identify_citizens([plan.person for plan in plans])
+    identified = identify_citizens([plan.person for plan in plans])
     routes = route_new_cases(services=[plan.new.service for plan in plans])
     cases = [
         prepare_case(citizen, plan.new, route=route)
-        for plan, citizen, route in zip(plans, citizens, routes, strict=True)
+        for plan, (citizen, _), route in zip(plans, identified, routes, strict=True)
     ]
     Case.objects.bulk_create(cases)
     entries = []
     events: list[CaseChange] = []
-    for plan, case in zip(plans, cases, strict=True):
+    for plan, case, (_, named) in zip(plans, cases, identified, strict=True):
         message = plan.item.message
         opened, opening = opening_entries(case, at=plan.at)
         received = MessageReceived(
@@ -101,7 +101,7 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
                 at=plan.at,
                 body=message.body,
                 channel=message.channel,
-                author_label=message.sender_name or str(case.citizen),
+                author_label=message.sender_name or named,
                 payload_id=plan.item.payload_id,
             ),
         ]

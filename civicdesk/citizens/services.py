@@ -102,8 +102,10 @@ class Person:
     channel: str = ""
 
 
-def identify_citizens(people: Sequence[Person]) -> list[Citizen]:
-    """`identify_citizen` for many people at once, in order, as if called one by one.
+def identify_citizens(people: Sequence[Person]) -> list[tuple[Citizen, str]]:
+    """`identify_citizen` for many people at once, in order, as if called one by one: each
+    person's citizen, and how that citizen was named at that point (its name, or "Citizen #id"
+    while it had none: a later person of the batch may name it).
 
     One query finds every known contact point; the new citizens are written in one INSERT and
     the new contact points in another; the same unknown sender twice in `people` is one new
@@ -123,6 +125,7 @@ def identify_citizens(people: Sequence[Person]) -> list[Citizen]:
             owner.setdefault((point.kind, point.value), citizen)
     rank = {id(citizen): n for n, citizen in enumerate(dict.fromkeys(owner.values()))}
     found: list[Citizen] = []
+    names_then: list[str] = []
     new: list[Citizen] = []
     named: list[Citizen] = []
     for person, pairs in zip(people, pairs_of, strict=True):
@@ -146,6 +149,7 @@ def identify_citizens(people: Sequence[Person]) -> list[Citizen]:
         for pair in pairs:
             owner.setdefault(pair, citizen)
         found.append(citizen)
+        names_then.append(citizen.full_name)
     Citizen.objects.bulk_create(new)
     for citizen in dict.fromkeys(named):
         citizen.save(update_fields=["full_name", "updated_at"])
@@ -156,4 +160,7 @@ def identify_citizens(people: Sequence[Person]) -> list[Citizen]:
     ]
     if points:
         ContactPoint.objects.bulk_create(points, ignore_conflicts=True)
-    return found
+    return [
+        (citizen, name or str(Citizen(pk=citizen.pk)))
+        for citizen, name in zip(found, names_then, strict=True)
+    ]
