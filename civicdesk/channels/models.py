@@ -88,13 +88,12 @@ class InboundPayload(TimeStampedModel):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            # The workers' claim: the waiting payloads, oldest first, and each sender's queue.
+            # The workers' claim: the waiting payloads, oldest first.
             models.Index(
                 fields=["status", "id"],
                 condition=Q(status__in=["received", "processing"]),
                 name="inbound_payload_waiting",
             ),
-            models.Index(fields=["sender_identity", "id"], name="inbound_payload_sender_order"),
         ]
         # Providers number messages per bot, page or number, so a provider id is unique per
         # account; payloads without an account (portal, API, console) stay unique per channel.
