@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
@@ -115,10 +116,17 @@ def identify_citizens(people: Sequence[Person]) -> list[tuple[Citizen, str]]:
     wanted = {pair for pairs in pairs_of for pair in pairs}
     owner: dict[tuple[str, str], Citizen] = {}
     if wanted:
-        query = ContactPoint.objects.none()
-        for kind, value in wanted:
-            query = query | ContactPoint.objects.filter(kind=kind, value=value)
-        known = query.select_related("citizen").order_by("citizen__created_at", "id")
+        values_by_kind: dict[str, list[str]] = {}
+        for kind, value in sorted(wanted):
+            values_by_kind.setdefault(kind, []).append(value)
+        matching = Q(pk__in=[])
+        for kind, values in values_by_kind.items():
+            matching |= Q(kind=kind, value__in=values)
+        known = (
+            ContactPoint.objects.filter(matching)
+            .select_related("citizen")
+            .order_by("citizen__created_at", "id")
+        )
         by_pk: dict[int, Citizen] = {}  # one object per citizen, however many points it has
         for point in known:
             citizen = by_pk.setdefault(point.citizen_id, point.citizen)
