@@ -43,6 +43,7 @@ class Undo(Exception):
 def _clocks_as_computed(case: Case) -> bool:
     """The case's due times are the policy's for its opening instant (which differs between
     runs, and with business hours so do the due times' distances from it)."""
+    assert case.last_activity_at is not None
     targets = compute_targets(
         policy_id=case.sla_policy_id, priority=case.priority, start=case.last_activity_at
     )
