@@ -7,7 +7,8 @@ transaction: any error rolls everything back and leaves the payload failed and r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import fields
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from civicdesk.cases.kernels.status import ACCEPTS_CONTACT
 from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import case_by_reference, case_by_status_token_digest
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
+from civicdesk.cases.services.opening import NewCase
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
@@ -52,11 +54,14 @@ def handle_inbound_message(
     case opens its own case under it (never joins another), and a case already opened under it
     (the same payload processed twice) is answered as it stands.
     """
-    if reference and not (message.case_reference or message.reply_token_digest):
-        existing = case_by_reference(reference)
-        if existing is not None:
-            return InboundOutcome(case_reference=existing.reference, opened=False, joined=False)
-    with transaction.atomic():
+    names_case = bool(message.case_reference or message.reply_token_digest)
+    if reference and not names_case and Case.objects.filter(reference=reference).exists():
+        return InboundOutcome(case_reference=reference, opened=False, joined=False)
+    # No savepoint of its own: the caller's transaction (and the framework's savepoint per
+    # payload) rolls everything back on an error.
+    with transaction.atomic(savepoint=False):
+        # One instant for the case's opening and the message's entry (and so no second write).
+        at = message.received_at or now()
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
@@ -71,7 +76,14 @@ def handle_inbound_message(
             threads = _threads(message) and not reference
             case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
-                case = _open_new_case(citizen, message, reference=reference)
+                case = _open_new_case(
+                    citizen,
+                    message,
+                    at=at,
+                    reference=reference,
+                    account_id=account_id,
+                    identity=identity,
+                )
                 opened = True
         elif contacts and _proven(message):
             # Whoever holds the private link, or staff, may tell us new ways to reach them.
@@ -86,9 +98,10 @@ def handle_inbound_message(
                 for a in message.attachments
             ],
             payload_id=payload_id,
-            at=message.received_at,
+            at=at,
             account_id=account_id,
             identity=identity,
+            lock=not opened,  # a case opened in this transaction is ours already
         )
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 
@@ -145,7 +158,32 @@ def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | No
     )
 
 
-def _open_new_case(citizen: Citizen, message: InboundMessage, *, reference: str = "") -> Case:
+def _open_new_case(
+    citizen: Citizen,
+    message: InboundMessage,
+    *,
+    at: datetime,
+    reference: str = "",
+    account_id: int | None = None,
+    identity: str = "",
+) -> Case:
+    new = new_case_for(
+        message, at=at, reference=reference, account_id=account_id, identity=identity
+    )
+    return open_case(citizen=citizen, **{f.name: getattr(new, f.name) for f in fields(new)})
+
+
+def new_case_for(
+    message: InboundMessage,
+    *,
+    at: datetime,
+    reference: str = "",
+    account_id: int | None = None,
+    identity: str = "",
+) -> NewCase:
+    """The case a message asks for: its service (named, with answers checked, or classified
+    from the text), priority and subject. Raises DomainError for an unknown service or answers
+    that do not fit."""
     service: Service | None = None
     priority = ""
     classified_by = ""
@@ -165,8 +203,7 @@ def _open_new_case(citizen: Citizen, message: InboundMessage, *, reference: str 
             if service is not None:
                 classified_by = f"rule: {classification.rule_name}"
     subject = message.subject or _subject_from(message.body) or (service.name if service else "")
-    return open_case(
-        citizen=citizen,
+    return NewCase(
         channel=message.channel,
         subject=subject,
         service=service,
@@ -174,9 +211,11 @@ def _open_new_case(citizen: Citizen, message: InboundMessage, *, reference: str 
         priority=priority,
         status_token_digest=message.new_case_token_digest,
         language=message.language,
-        opened_at=message.received_at,
+        opened_at=at,
         classified_by=classified_by,
         reference=reference,
+        channel_account_id=account_id,
+        channel_identity=identity,
     )
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from civicdesk.catalogue.models import Service, ServiceAttribute, ServiceGroup
+from civicdesk.core.memo import remembered
 
 
 def active_services() -> QuerySet[Service]:
@@ -38,21 +39,29 @@ def service_with_attributes(*, code: str, include_inactive: bool = False) -> Ser
 
     `include_inactive`: also a withdrawn service, for an interface that must not lose a form
     filled in while the service was still offered (intake then records why it failed).
+    Remembered for a worker's batch (`core.memo`): read-only.
     """
     services = Service.objects.all() if include_inactive else Service.objects.filter(is_active=True)
-    return (
-        services.filter(code=code)
-        .select_related("group")
-        .prefetch_related(
-            Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order", "id"))
-        )
-        .first()
+    return remembered(
+        ("catalogue.service_with_attributes", code, include_inactive),
+        lambda: (
+            services.filter(code=code)
+            .select_related("group", "queue")
+            .prefetch_related(
+                Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order", "id"))
+            )
+            .first()
+        ),
     )
 
 
 def active_service_by_code(*, code: str) -> Service | None:
-    """The offered service with this code, without its questions; None when there is none."""
-    return Service.objects.filter(code=code, is_active=True).first()
+    """The offered service with this code, without its questions; None when there is none.
+    Remembered for a worker's batch (`core.memo`): read-only."""
+    return remembered(
+        ("catalogue.active_service_by_code", code),
+        lambda: Service.objects.filter(code=code, is_active=True).select_related("queue").first(),
+    )
 
 
 def services_by_code(*, codes: Iterable[str]) -> dict[str, Service]:

@@ -1,10 +1,12 @@
-"""The channel platform's periodic jobs (see docs/how-to/add-a-periodic-job.md)."""
+"""The channel platform's periodic jobs (see docs/how-to/add-a-periodic-job.md) and its work
+loop, run by `civicdesk worker` (see core.loops)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from civicdesk.channels.services import poll_accounts, sweep
+from civicdesk.channels.services import poll_accounts, process_waiting, sweep
+from civicdesk.core.loops import work_loop
 from civicdesk.core.periodic import periodic_job
 
 
@@ -19,3 +21,9 @@ def sweep_left_behind() -> None:
 def poll_channel_accounts() -> None:
     """Fetch what arrived on every polled channel account."""
     poll_accounts()
+
+
+@work_loop(name="channels.ingest", idle=0.2)
+def ingest_waiting_payloads() -> int:
+    """Turn stored payloads into case work, a batch at a time, in arrival order per sender."""
+    return process_waiting(limit=50)

@@ -90,9 +90,23 @@ class InboundPayload(TimeStampedModel):
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
     )
+    # The claim of the worker processing it (see channels.ingest): who, and until when. A
+    # claim whose lease has expired (its worker died) is taken over by the next worker.
+    claimed_by = models.CharField(max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # After a temporary fault: not to be tried again before this (a short backoff).
+    not_before = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The workers' claim: the waiting payloads, oldest first.
+            models.Index(
+                fields=["status", "id"],
+                condition=Q(status__in=["received", "processing"]),
+                name="inbound_payload_waiting",
+            ),
+        ]
         # Providers number messages per bot, page or number, so a provider id is unique per
         # account; payloads without an account (portal, API, console) are unique per channel
         # and scope (the API token). A superseded payload no longer holds its id.

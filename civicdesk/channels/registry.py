@@ -175,6 +175,32 @@ def call_inbound_handler(
     return result
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One stored payload of a worker's batch, parsed, for the batch handler."""
+
+    payload_id: int
+    message: InboundMessage
+    account_id: int | None
+    reference: str
+
+
+# The batch handler turns many messages into case work at once, with set-based writes: it
+# answers the outcome of each item it handled, by payload id, and leaves the others (those it
+# cannot handle in bulk, or that fail) to the inbound handler, one by one. Optional.
+BatchHandler = Callable[[list[BatchItem]], "dict[int, InboundOutcome]"]
+_batch_handler: BatchHandler | None = None
+
+
+def set_batch_handler(handler: BatchHandler | None) -> None:
+    global _batch_handler  # noqa: PLW0603 - one process-wide hook, set once at start-up
+    _batch_handler = handler
+
+
+def batch_handler() -> BatchHandler | None:
+    return _batch_handler
+
+
 def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
     try:
         parameters = inspect.signature(function).parameters.values()

@@ -1,20 +1,21 @@
 """The channels framework: inbound payloads in, deliveries out.
 
-Inbound: verify → store raw (deduplicated by provider id) → process now or in a task. A payload
-that fails stays stored with its error and can be replayed. Outbound: queue a delivery, send it
-through the channel's adapter in a task, retry temporary failures with backoff. Private notes
-never leave: `queue_delivery` refuses them, whoever asks.
+Inbound: verify → store raw (deduplicated by provider id) → process now, or later by the
+workers' ingest loop in batches (`process_waiting`, see channels.ingest; with the `immediate`
+task backend, at once after commit). A payload that fails stays stored with its error and can
+be replayed; a temporary fault puts it back in the waiting line instead. Outbound: queue a
+delivery, send it through the channel's adapter in a task, retry temporary failures with
+backoff. Private notes never leave: `queue_delivery` refuses them, whoever asks.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
@@ -33,6 +34,15 @@ from civicdesk.channels.delivery import (
     queue_delivery,
     retry_due_deliveries,
 )
+from civicdesk.channels.ingest import (
+    LEASE,
+    backoff,
+    failure_text,
+    handle_payload,
+    parse_stored_payload,
+    process_waiting,
+    worker_id,
+)
 from civicdesk.channels.models import (
     ChannelAccount,
     DeliveryStatus,
@@ -41,23 +51,29 @@ from civicdesk.channels.models import (
     PayloadStatus,
 )
 from civicdesk.channels.polling import PollReport, poll_accounts
-from civicdesk.channels.registry import InboundOutcome
+from civicdesk.channels.registry import BatchItem, InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
+from civicdesk.core.savepoints import savepoint_covers
+from civicdesk.core.transient import is_transient
 from civicdesk.realtime.publish import publish
 
 # Outbound lives in channels.delivery; callers import it from here.
 __all__ = [
     "Acceptance",
+    "BatchItem",
     "InboundOutcome",
     "PollReport",
     "PrivateMessageRefused",
     "Processing",
     "accept_inbound",
     "attempt_delivery",
+    "parse_stored_payload",
     "poll_accounts",
     "process_payload",
+    "process_waiting",
     "queue_delivery",
+    "register_batch_handler",
     "register_fallback_handler",
     "register_inbound_handler",
     "register_reference_allocator",
@@ -71,16 +87,27 @@ logger = logging.getLogger(__name__)
 
 # How long a duplicate waits for the first copy, still being processed, to finish.
 DUPLICATE_WAIT_SECONDS = 5
-# A payload received this long ago and still not picked up was never enqueued.
+# A payload received this long ago and still not picked up was never enqueued (task backends
+# without the ingest loop: `immediate`).
 UNCLAIMED_AFTER = timedelta(minutes=2)
-# Processing that started this long ago and never finished was interrupted (a worker died).
-STALE_PROCESSING = timedelta(minutes=10)
+
+
+def ingest_loop_runs() -> bool:
+    """Whether `civicdesk worker` runs the ingest loop (`process_waiting`): with the database
+    and RQ task backends. Then nothing is enqueued per payload: the loop finds them."""
+    return settings.TASK_BACKEND in ("database", "rq")
 
 
 def register_inbound_handler(handler: registry.InboundHandler) -> None:
     """The domain that turns stored messages into work (cases) registers itself here, once at
     start-up, so that this framework never imports it."""
     registry.set_inbound_handler(handler)
+
+
+def register_batch_handler(handler: registry.BatchHandler | None) -> None:
+    """The domain may also take a worker's batch at once, with set-based writes (see
+    channels.ingest); what it leaves goes to the inbound handler one payload at a time."""
+    registry.set_batch_handler(handler)
 
 
 def register_reference_allocator(allocator: registry.ReferenceAllocator | None) -> None:
@@ -161,7 +188,8 @@ def accept_inbound(
     The payload is parsed once here: the provider id, the sender (for the rate limit and
     the own-identity check) and, with `process_now`, the message handed to the handler all
     come from that one parse. With `process_now` the payload is processed before returning
-    (the portal and the API answer with the outcome); otherwise a task processes it. A
+    (the portal and the API answer with the outcome); otherwise the workers' ingest loop
+    processes it (or, with the `immediate` task backend, a task right after commit). A
     failure is recorded on the payload, never raised to the sender; a payload the adapter
     cannot parse is stored as failed; one from the account's own identity is stored as
     ignored; one over its sender's rate limit is stored as throttled. A provider id seen
@@ -299,6 +327,8 @@ def _parse(adapter: ChannelAdapter, raw: RawPayload) -> tuple[InboundMessage | N
 
 
 def _enqueue_processing(payload_id: int) -> None:
+    if ingest_loop_runs():
+        return  # stored is enough: the workers' ingest loop finds it, in order per sender
     from civicdesk.channels.tasks import process_inbound_payload
 
     # Robust: a queue that is down must not turn a stored payload into an error for the
@@ -320,69 +350,60 @@ def _wait_while_in_progress(payload: InboundPayload) -> InboundPayload:
     return payload
 
 
-def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
-    raw = RawPayload(
-        body=bytes(payload.body),
-        content_type=payload.content_type,
-        headers=payload.headers,
-    )
-    return registry.adapter_for(payload.channel).parse_inbound(raw)
-
-
 def process_payload(*, payload_id: int, message: InboundMessage | None = None) -> Processing:
-    """Hand a stored payload to the inbound handler, recording the outcome. Idempotent.
+    """Hand one stored payload to the inbound handler, recording the outcome. Idempotent.
 
     `message` is the payload already parsed (by `accept_inbound`); without it the stored bytes
-    are parsed, once. A payload left "processing" by a worker that died is taken over once it
-    is stale. An automated message's outcome says so (`automated`): nothing automatic may
-    answer it.
+    are parsed, once. The payload is claimed under a lease as `process_waiting` claims it, so
+    a claim left by a worker that died is taken over once its lease has expired. A temporary
+    fault puts it back to received (retried by the ingest loop or the sweep), never failed. An
+    automated message's outcome says so (`automated`): nothing automatic may answer it.
     """
+    moment = now()
     claimable = Q(status__in=[PayloadStatus.RECEIVED, PayloadStatus.FAILED]) | Q(
-        status=PayloadStatus.PROCESSING, updated_at__lt=now() - STALE_PROCESSING
-    )
+        status=PayloadStatus.PROCESSING
+    ) & (Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=moment))
+    holder = worker_id()
     claimed = InboundPayload.objects.filter(claimable, pk=payload_id).update(
-        status=PayloadStatus.PROCESSING, attempts=F("attempts") + 1, updated_at=now()
+        status=PayloadStatus.PROCESSING,
+        attempts=F("attempts") + 1,
+        claimed_by=holder,
+        lease_expires_at=moment + LEASE,
+        updated_at=moment,
     )
     payload = InboundPayload.objects.get(pk=payload_id)
     if not claimed:
         return Processing(payload=payload, outcome=_earlier_outcome(payload))
     outcome: InboundOutcome | None = None
+    done = {"claimed_by": "", "lease_expires_at": None, "not_before": None}
     try:
-        with transaction.atomic():
-            if message is None:
-                message = parse_stored_payload(payload)
-            outcome = registry.call_inbound_handler(
-                message,
-                payload_id=payload.pk,
-                account_id=payload.account_id,
-                reference=payload.reference,
-            )
-            if message.is_automated and not outcome.automated:
-                outcome = dataclasses.replace(outcome, automated=True)
-            payload.status = PayloadStatus.PROCESSED
-            payload.error = ""
-            payload.result_reference = outcome.case_reference
-            payload.processed_at = now()
-            payload.save(
-                update_fields=[
-                    "status",
-                    "error",
-                    "result_reference",
-                    "processed_at",
-                    "updated_at",
-                ]
+        with transaction.atomic(), savepoint_covers():
+            outcome = handle_payload(payload, message)
+            InboundPayload.objects.filter(pk=payload_id).update(
+                status=PayloadStatus.PROCESSED,
+                error="",
+                result_reference=outcome.case_reference,
+                processed_at=now(),
+                updated_at=now(),
+                **done,
             )
     except Exception as exc:
         outcome = None
-        logger.exception("Inbound %s payload %s failed", payload.channel, payload_id)
-        detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
-        InboundPayload.objects.filter(pk=payload_id).update(
-            status=PayloadStatus.FAILED,
-            error=f"{detail}\n\n{traceback.format_exc(limit=8)}",
-            updated_at=now(),
-        )
-        payload.refresh_from_db()
-        publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
+        if is_transient(exc):
+            logger.warning("Inbound payload %s: temporary fault, retried: %s", payload_id, exc)
+            InboundPayload.objects.filter(pk=payload_id, claimed_by=holder).update(
+                status=PayloadStatus.RECEIVED,
+                error=f"Temporary fault, will be retried: {exc!r}",
+                updated_at=now(),
+                **{**done, "not_before": now() + backoff(payload.attempts)},
+            )
+        else:
+            logger.exception("Inbound %s payload %s failed", payload.channel, payload_id)
+            InboundPayload.objects.filter(pk=payload_id).update(
+                status=PayloadStatus.FAILED, error=failure_text(exc), updated_at=now(), **done
+            )
+            publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
+    payload.refresh_from_db()
     return Processing(payload=payload, outcome=outcome)
 
 
@@ -395,8 +416,8 @@ def replay_payload(*, payload_id: int) -> InboundPayload:
         raise DomainError(f"Payload #{payload_id} was processed already")
     if payload.status == PayloadStatus.IGNORED:
         raise DomainError(f"Payload #{payload_id} came from the account itself; it is ignored")
-    if payload.status == PayloadStatus.PROCESSING and payload.updated_at >= (
-        now() - STALE_PROCESSING
+    if payload.status == PayloadStatus.PROCESSING and (
+        payload.lease_expires_at is not None and payload.lease_expires_at >= now()
     ):
         raise DomainError(f"Payload #{payload_id} is being processed right now")
     message: InboundMessage | None = None
@@ -426,16 +447,16 @@ def sweep() -> SweepReport:
     """Set going again whatever was left behind: payloads and deliveries never enqueued (the
     queue was down at commit) or abandoned by a worker that died, and retries that are due.
 
+    Throttled payloads whose sender's window has passed are released (received again). Where
+    the workers run the ingest loop (database and RQ task backends) that is all the sweep does
+    for payloads: the loop takes waiting ones, and claims whose lease expired, by itself.
+    Otherwise (`immediate`) the waiting and abandoned ones are enqueued here.
+
     Safe to run at any time and as often as wanted: processing and sending claim their work.
     """
     from civicdesk.channels.tasks import deliver, process_inbound_payload
 
     moment = now()
-    waiting_payloads = InboundPayload.objects.filter(
-        Q(status=PayloadStatus.RECEIVED, created_at__lt=moment - UNCLAIMED_AFTER)
-        | Q(status=PayloadStatus.PROCESSING, updated_at__lt=moment - STALE_PROCESSING)
-    ).values_list("pk", flat=True)
-    payload_ids = list(waiting_payloads)
     released = list(
         InboundPayload.objects.filter(
             status=PayloadStatus.THROTTLED, held_until__lte=moment
@@ -445,9 +466,23 @@ def sweep() -> SweepReport:
     InboundPayload.objects.filter(pk__in=released, status=PayloadStatus.THROTTLED).update(
         status=PayloadStatus.RECEIVED, held_until=None, updated_at=moment
     )
-    payload_ids += released
-    for payload_id in payload_ids:
-        process_inbound_payload.enqueue(payload_id=payload_id)
+    payload_ids = list(released)
+    if not ingest_loop_runs():
+        payload_ids = (
+            list(
+                InboundPayload.objects.filter(
+                    Q(status=PayloadStatus.RECEIVED, created_at__lt=moment - UNCLAIMED_AFTER)
+                    | Q(status=PayloadStatus.PROCESSING, lease_expires_at__lt=moment)
+                    | Q(status=PayloadStatus.PROCESSING, lease_expires_at__isnull=True)
+                )
+                .exclude(pk__in=released)
+                .order_by("id")
+                .values_list("pk", flat=True)
+            )
+            + released
+        )
+        for payload_id in payload_ids:
+            process_inbound_payload.enqueue(payload_id=payload_id)
     pending = OutboundDelivery.objects.filter(
         status=DeliveryStatus.PENDING, created_at__lt=moment - UNCLAIMED_AFTER
     ).values_list("pk", flat=True)

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
 
 from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.errors import DomainError
 from civicdesk.core.limits import NAME_MAX_LENGTH
+from civicdesk.core.savepoints import atomic_within_savepoint
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def normalised_contacts(contacts: Sequence[ContactInput]) -> list[tuple[str, str
     return pairs
 
 
-@transaction.atomic
+@atomic_within_savepoint
 def identify_citizen(
     *,
     contacts: Sequence[ContactInput],
@@ -70,24 +72,103 @@ def identify_citizen(
     elif full_name and not citizen.full_name:
         citizen.full_name = full_name.strip()[:NAME_MAX_LENGTH]
         citizen.save(update_fields=["full_name", "updated_at"])
-    for kind, value in pairs:
-        _attach_contact_point(citizen=citizen, kind=kind, value=value)
+    _attach_contact_points(citizen=citizen, pairs=pairs)
     return citizen
 
 
 @transaction.atomic
 def add_contact_points(*, citizen: Citizen, contacts: Sequence[ContactInput]) -> None:
     """Record new ways to reach a citizen; points already known (to anyone) are left alone."""
-    for kind, value in normalised_contacts(contacts):
-        _attach_contact_point(citizen=citizen, kind=kind, value=value)
+    _attach_contact_points(citizen=citizen, pairs=normalised_contacts(contacts))
 
 
-def _attach_contact_point(*, citizen: Citizen, kind: str, value: str) -> None:
-    if ContactPoint.objects.filter(kind=kind, value=value).exists():
+def _attach_contact_points(*, citizen: Citizen, pairs: list[tuple[str, str]]) -> None:
+    """One INSERT for the points; those known already (to anyone, or recorded a moment ago by
+    another request) are left as they are: ON CONFLICT DO NOTHING on (kind, value)."""
+    if not pairs:
         return
-    try:
-        with transaction.atomic():
-            ContactPoint.objects.create(citizen=citizen, kind=kind, value=value)
-    except IntegrityError:
-        # Another request recorded the same point a moment ago; it belongs to someone already.
-        return
+    ContactPoint.objects.bulk_create(
+        [ContactPoint(citizen=citizen, kind=kind, value=value) for kind, value in pairs],
+        ignore_conflicts=True,
+    )
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who wrote, for `identify_citizens`: as `identify_citizen`'s arguments."""
+
+    contacts: Sequence[ContactInput]
+    full_name: str = ""
+    language: str = ""
+    channel: str = ""
+
+
+def identify_citizens(people: Sequence[Person]) -> list[tuple[Citizen, str]]:
+    """`identify_citizen` for many people at once, in order, as if called one by one: each
+    person's citizen, and how that citizen was named at that point (its name, or "Citizen #id"
+    while it had none: a later person of the batch may name it).
+
+    One query finds every known contact point; the new citizens are written in one INSERT and
+    the new contact points in another; the same unknown sender twice in `people` is one new
+    citizen. Raises DomainError, before writing anything, for an invalid contact point.
+    """
+    pairs_of = [normalised_contacts(person.contacts) for person in people]
+    wanted = {pair for pairs in pairs_of for pair in pairs}
+    owner: dict[tuple[str, str], Citizen] = {}
+    if wanted:
+        values_by_kind: dict[str, list[str]] = {}
+        for kind, value in sorted(wanted):
+            values_by_kind.setdefault(kind, []).append(value)
+        matching = Q(pk__in=[])
+        for kind, values in values_by_kind.items():
+            matching |= Q(kind=kind, value__in=values)
+        known = (
+            ContactPoint.objects.filter(matching)
+            .select_related("citizen")
+            .order_by("citizen__created_at", "id")
+        )
+        by_pk: dict[int, Citizen] = {}  # one object per citizen, however many points it has
+        for point in known:
+            citizen = by_pk.setdefault(point.citizen_id, point.citizen)
+            owner.setdefault((point.kind, point.value), citizen)
+    rank = {id(citizen): n for n, citizen in enumerate(dict.fromkeys(owner.values()))}
+    found: list[Citizen] = []
+    names_then: list[str] = []
+    new: list[Citizen] = []
+    named: list[Citizen] = []
+    for person, pairs in zip(people, pairs_of, strict=True):
+        matches = [owner[pair] for pair in pairs if pair in owner]
+        # The oldest match wins: those known before this call (in age order), then new ones.
+        oldest = min(matches, key=lambda c: rank.get(id(c), len(rank))) if matches else None
+        name = person.full_name.strip()[:NAME_MAX_LENGTH]
+        if oldest is not None:
+            citizen = oldest
+            if name and not citizen.full_name:
+                citizen.full_name = name
+                if citizen.pk is not None:
+                    named.append(citizen)
+        else:
+            citizen = Citizen(
+                full_name=name,
+                preferred_language=person.language or settings.LANGUAGE_CODE,
+                preferred_channel=person.channel,
+            )
+            new.append(citizen)
+        for pair in pairs:
+            owner.setdefault(pair, citizen)
+        found.append(citizen)
+        names_then.append(citizen.full_name)
+    Citizen.objects.bulk_create(new)
+    for citizen in dict.fromkeys(named):
+        citizen.save(update_fields=["full_name", "updated_at"])
+    points = [
+        ContactPoint(citizen=citizen, kind=kind, value=value)
+        for citizen, pairs in zip(found, pairs_of, strict=True)
+        for kind, value in pairs
+    ]
+    if points:
+        ContactPoint.objects.bulk_create(points, ignore_conflicts=True)
+    return [
+        (citizen, name or str(Citizen(pk=citizen.pk)))
+        for citizen, name in zip(found, names_then, strict=True)
+    ]

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 import holidays as holidays_lib
 
+from civicdesk.core.memo import remembered
 from civicdesk.core.priority import Priority
 from civicdesk.sla.kernels import business_time
 from civicdesk.sla.kernels.clocks import ClockReading, read_due, shift_due
@@ -69,6 +70,15 @@ def _public_holidays(country: str, subdivision: str, year: int) -> frozenset[dat
 
 
 def calendar_spec(calendar: BusinessCalendar, *, years: range) -> business_time.BusinessCalendar:
+    """The calendar as the kernel reads it; public holidays from a per-process cache (they are
+    fixed for a year), the rest remembered for a worker's batch (`core.memo`)."""
+    return remembered(
+        ("sla.calendar_spec", calendar.pk, calendar.updated_at, years.start, years.stop),
+        lambda: _calendar_spec(calendar, years=years),
+    )
+
+
+def _calendar_spec(calendar: BusinessCalendar, *, years: range) -> business_time.BusinessCalendar:
     closed: set[date] = {date.fromisoformat(day) for day in calendar.extra_closed_dates}
     if calendar.holiday_country:
         for year in years:
@@ -81,6 +91,11 @@ def calendar_spec(calendar: BusinessCalendar, *, years: range) -> business_time.
 
 
 def policy_for(*, policy_id: int | None) -> SlaPolicy | None:
+    """The policy (with its calendar), else the default one; remembered for a worker's batch."""
+    return remembered(("sla.policy_for", policy_id), lambda: _policy_for(policy_id))
+
+
+def _policy_for(policy_id: int | None) -> SlaPolicy | None:
     query = SlaPolicy.objects.select_related("calendar")
     if policy_id is not None:
         policy = query.filter(pk=policy_id).first()
@@ -94,9 +109,7 @@ def compute_targets(*, policy_id: int | None, priority: str, start: datetime) ->
     policy = policy_for(policy_id=policy_id)
     if policy is None:
         return None
-    target = SlaTarget.objects.filter(policy=policy, priority=priority).first()
-    if target is None:
-        target = SlaTarget.objects.filter(policy=policy, priority=Priority.NORMAL).first()
+    target = remembered(("sla.target", policy.pk, priority), lambda: _target(policy, priority))
     if target is None:
         return None
     # Holidays for this year and the next few cover any target a year out.
@@ -113,13 +126,25 @@ def compute_targets(*, policy_id: int | None, priority: str, start: datetime) ->
     )
 
 
+def _target(policy: SlaPolicy, priority: str) -> SlaTarget | None:
+    target = SlaTarget.objects.filter(policy=policy, priority=priority).first()
+    if target is None:
+        target = SlaTarget.objects.filter(policy=policy, priority=Priority.NORMAL).first()
+    return target
+
+
 def _spec_around(policy: SlaPolicy, instant: datetime) -> business_time.BusinessCalendar:
     # A year either side covers a warning before a due time and a pause over New Year.
     return calendar_spec(policy.calendar, years=range(instant.year - 1, instant.year + 3))
 
 
 def escalation_policy(policy: SlaPolicy) -> EscalationPolicy:
-    """The policy's warning time and escalation rules as plain values (one query)."""
+    """The policy's warning time and escalation rules as plain values (one query, once per
+    worker batch)."""
+    return remembered(("sla.escalation_policy", policy.pk), lambda: _escalation_policy(policy))
+
+
+def _escalation_policy(policy: SlaPolicy) -> EscalationPolicy:
     rules: dict[str, LevelRule] = {
         rule.level: LevelRule(
             notify_supervisor=rule.notify_supervisor,

@@ -20,6 +20,7 @@ from civicdesk.cases.services.timeline import add_entry, announce, case_state
 from civicdesk.channels.selectors import ReplyRoute, channel_label
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
+from civicdesk.core.savepoints import atomic_within_savepoint
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -37,7 +38,7 @@ class ReplyOutcome:
     status: str  # the case's status after the reply (a reply may move it)
 
 
-@transaction.atomic
+@atomic_within_savepoint
 def record_citizen_message(
     *,
     case: Case,
@@ -49,17 +50,25 @@ def record_citizen_message(
     at: datetime | None = None,
     account_id: int | None = None,
     identity: str = "",
+    lock: bool = True,
 ) -> CaseEvent:
     """A message from the citizen on a case; a resolved case reopens, a waiting one opens.
 
     The account it came to and the citizen's `identity` on the channel become the case's:
-    replies go back the way the citizen last wrote.
+    replies go back the way the citizen last wrote. `lock=False`: the caller created the case
+    in this transaction, so nobody else can see it, and it need not be re-read under a lock.
     """
-    lock_case(case)
+    if lock:
+        lock_case(case)
     when = at or now()
     update = ["last_activity_at", "updated_at"]
+    unchanged = case.last_activity_at == when
     case.last_activity_at = when
     if account_id is not None or identity:
+        unchanged = unchanged and (case.channel_account_id, case.channel_identity) == (
+            account_id,
+            identity,
+        )
         case.channel_account_id = account_id
         case.channel_identity = identity
         update += ["channel_account", "channel_identity"]
@@ -82,7 +91,9 @@ def record_citizen_message(
     save_attachments(entry, attachments)
     if new_status.value != previous:
         record_status_change(case, previous=previous, at=when, automatic=True)
-    case.save(update_fields=update)
+    if lock or not unchanged or new_status.value != previous:
+        case.save(update_fields=update)
+    # else: a case opened for this message in this transaction already stands so.
     announce(event)
     return entry
 

@@ -108,13 +108,19 @@ def test_without_process_now_the_task_processes_the_payload(
 def test_a_payload_left_processing_by_a_dead_worker_can_be_replayed(riverton: Any) -> None:
     acceptance = accept_inbound(channel="portal", raw=portal_payload())
     payload = acceptance.payload
-    InboundPayload.objects.filter(pk=payload.pk).update(status=PayloadStatus.PROCESSING)
+    # A worker claimed it; its lease still runs: someone is on it.
+    InboundPayload.objects.filter(pk=payload.pk).update(
+        status=PayloadStatus.PROCESSING,
+        claimed_by="worker-1",
+        lease_expires_at=timezone.now() + timedelta(seconds=20),
+    )
     with pytest.raises(DomainError, match="being processed right now"):
         replay_payload(payload_id=payload.pk)
     assert Case.objects.count() == 0
 
+    # The worker died: its lease ran out without renewal.
     InboundPayload.objects.filter(pk=payload.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=11)
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     assert replay_payload(payload_id=payload.pk).status == PayloadStatus.PROCESSED
     assert Case.objects.count() == 1

@@ -1,0 +1,137 @@
+"""The inbound pipeline for a worker's batch: its new requests at once, with set-based writes.
+
+A payload acknowledged with a reserved reference (the portal, the API) that names no case opens
+a case of its own: nothing about it depends on another payload of the batch, so the batch's new
+requests are written together, as `intake.handle_inbound_message` would write them one by one
+(the same services build each case, its route, clocks and entries): one query for references
+already used, one for known contact points, one INSERT each for new citizens, contact points,
+cases and timeline entries, one lock and one read per team for the rota, one UPDATE for the
+agents given cases. Everything else (replies naming a case, messages threading onto an open
+case, attachments, anything invalid) is left to the one-by-one handler, which records failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from civicdesk.cases.events import CaseChange, MessageReceived
+from civicdesk.cases.intake import new_case_for
+from civicdesk.cases.models import Case
+from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
+from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
+from civicdesk.channels.selectors import sender_identity
+from civicdesk.channels.services import BatchItem, InboundOutcome
+from civicdesk.citizens.services import (
+    ContactInput,
+    Person,
+    identify_citizens,
+    normalised_contacts,
+)
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError
+from civicdesk.routing.services import route_new_cases
+
+
+@dataclass(frozen=True)
+class _Plan:
+    item: BatchItem
+    new: NewCase
+    person: Person
+    at: datetime
+
+
+def _opens_its_own_case(item: BatchItem) -> bool:
+    message = item.message
+    return bool(
+        item.reference
+        and not message.case_reference
+        and not message.reply_token_digest
+        and not message.attachments
+    )
+
+
+def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
+    """The outcome of each new request among `items`, by payload id; the others are left.
+
+    Precondition: inside the caller's transaction (a savepoint: if anything here fails, the
+    caller rolls it back and hands every item to the one-by-one handler)."""
+    candidates = [item for item in items if _opens_its_own_case(item)]
+    if not candidates:
+        return {}
+    used = set(
+        Case.objects.filter(reference__in=[i.reference for i in candidates]).values_list(
+            "reference", flat=True
+        )
+    )
+    outcomes: dict[int, InboundOutcome] = {}
+    plans: list[_Plan] = []
+    for item in candidates:
+        if item.reference in used:
+            # Processed before (a second processing): answered as it stands, nothing written.
+            outcomes[item.payload_id] = InboundOutcome(case_reference=item.reference)
+        elif (plan := _plan(item)) is not None:
+            plans.append(plan)
+        # else invalid: left to the one-by-one handler, which records why
+    if not plans:
+        return outcomes
+    identified = identify_citizens([plan.person for plan in plans])
+    routes = route_new_cases(services=[plan.new.service for plan in plans])
+    cases = [
+        prepare_case(citizen, plan.new, route=route)
+        for plan, (citizen, _), route in zip(plans, identified, routes, strict=True)
+    ]
+    Case.objects.bulk_create(cases)
+    entries = []
+    events: list[CaseChange] = []
+    for plan, case, (_, named) in zip(plans, cases, identified, strict=True):
+        message = plan.item.message
+        opened, opening = opening_entries(case, at=plan.at)
+        received = MessageReceived(
+            **case_state(case),
+            channel=message.channel,
+            account_id=plan.item.account_id,
+            identity=plan.new.channel_identity,
+        )
+        entries += [
+            *opening,
+            build_entry(
+                case=case,
+                event=received,
+                at=plan.at,
+                body=message.body,
+                channel=message.channel,
+                author_label=message.sender_name or named,
+                payload_id=plan.item.payload_id,
+            ),
+        ]
+        events += [opened, received]
+        outcomes[plan.item.payload_id] = InboundOutcome(
+            case_reference=case.reference, opened=True, joined=False
+        )
+    add_entries(entries)
+    for event in events:
+        announce(event)
+    return outcomes
+
+
+def _plan(item: BatchItem) -> _Plan | None:
+    """What the item's case will be, or None when it is invalid (nothing is written here)."""
+    message = item.message
+    at = message.received_at or now()
+    contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
+    identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
+    try:
+        normalised_contacts(contacts)
+        new = new_case_for(
+            message, at=at, reference=item.reference, account_id=item.account_id, identity=identity
+        )
+    except DomainError:
+        return None
+    person = Person(
+        contacts=contacts,
+        full_name=message.sender_name,
+        language=message.language,
+        channel=message.channel,
+    )
+    return _Plan(item=item, new=new, person=person, at=at)

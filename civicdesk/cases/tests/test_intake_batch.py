@@ -1,0 +1,134 @@
+"""A worker's batch written together makes exactly what the one-by-one pipeline makes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from civicdesk.cases.models import Case, CaseEvent
+from civicdesk.channels import registry
+from civicdesk.channels.contracts import RawPayload
+from civicdesk.channels.models import InboundPayload
+from civicdesk.channels.services import accept_inbound, process_waiting
+from civicdesk.citizens.models import Citizen, ContactPoint
+from civicdesk.realtime.models import RealtimeEvent
+from civicdesk.sla.services import compute_targets
+from tests.factories import portal_payload
+
+CONTACTS: list[dict[str, Any]] = [
+    {"citizen": {"name": "Jo", "email": "jo@mail.example"}, "body": "My bin was missed"},
+    {"citizen": {"email": "al@mail.example"}, "subject": "Noise", "body": "Loud music"},
+    {"citizen": {"name": "Al", "email": "al@mail.example"}, "body": "Still loud"},
+    {
+        "citizen": {"email": "kim@mail.example"},
+        "body": "Pothole",
+        "service_code": "pothole",
+        "answers": {"location": "Mill Lane"},
+    },
+    {"citizen": {"email": "x@mail.example"}, "body": "Hi", "service_code": "no-such"},
+    {"citizen": {"email": "not an address"}, "body": "Hello"},
+    {"citizen": {"name": "Bo", "phone": "+44 7911 123456"}, "body": "Where is my permit?"},
+    {"citizen": {"email": "jo@mail.example"}, "body": "A rubbish collection question"},
+]
+
+
+class Undo(Exception):
+    pass
+
+
+def _clocks_as_computed(case: Case) -> bool:
+    """The case's due times are the policy's for its opening instant (which differs between
+    runs, and with business hours so do the due times' distances from it)."""
+    assert case.last_activity_at is not None
+    targets = compute_targets(
+        policy_id=case.sla_policy_id, priority=case.priority, start=case.last_activity_at
+    )
+    assert targets is not None
+    return (
+        case.first_response_due_at == targets.first_response_due_at
+        and case.resolution_due_at == targets.resolution_due_at
+        and case.sla_due_at == targets.first_response_due_at
+        and case.sla_check_at is not None
+        and case.sla_check_at <= targets.first_response_due_at
+    )
+
+
+def what_was_made(payload_ids: list[int]) -> list[Any]:
+    """Everything the payloads led to, without ids, references and clock readings."""
+    made: list[Any] = []
+    references: dict[str, int] = {}
+    for payload in InboundPayload.objects.filter(pk__in=payload_ids).order_by("id"):
+        row: list[Any] = [payload.status, payload.error.split("\n", 1)[0]]
+        case = Case.objects.filter(reference=payload.result_reference).first()
+        if case is not None:
+            citizen = case.citizen
+            row += [
+                references.setdefault(case.reference, len(references)),
+                case.subject,
+                case.service.code if case.service else None,
+                (case.priority, case.status, case.classified_by, case.language),
+                (case.queue.name if case.queue else None, str(case.assignee or "")),
+                (case.channel, case.channel_identity, case.sla_policy_name),
+                _clocks_as_computed(case),
+                (citizen.full_name, citizen.preferred_language, citizen.preferred_channel),
+                sorted(ContactPoint.objects.filter(citizen=citizen).values_list("kind", "value")),
+                [
+                    (
+                        e.kind,
+                        e.is_public,
+                        e.channel,
+                        re.sub(r"#\d+", "#n", e.author_label),  # ids are not rolled back on PG
+                        e.body,
+                        e.payload_id is not None,
+                        *tuple(sorted((k, str(v)) for k, v in e.data.items() if k != "reference")),
+                    )
+                    for e in CaseEvent.objects.filter(case=case).order_by("id")
+                ],
+            ]
+        made.append(row)
+    made.append(Citizen.objects.count())
+    made.append(sorted(RealtimeEvent.objects.values_list("kind", flat=True)))
+    return made
+
+
+def store_and_process() -> list[Any]:
+    ids = [
+        accept_inbound(
+            channel="api", raw=RawPayload(body=json.dumps(c).encode()), reserve_reference=True
+        ).payload.pk
+        for c in CONTACTS
+    ]
+    ids.append(
+        accept_inbound(channel="portal", raw=portal_payload(), reserve_reference=True).payload.pk
+    )
+    while process_waiting(limit=50):
+        pass
+    return what_was_made(ids)
+
+
+@pytest.mark.django_db
+def test_the_batch_writes_what_one_by_one_writes(
+    riverton: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.TASK_BACKEND = "database"
+    settings.REALTIME_BACKEND = "database"
+    try:
+        with transaction.atomic():
+            monkeypatch.setattr(registry, "_batch_handler", None)
+            one_by_one = store_and_process()
+            raise Undo
+    except Undo:
+        pass
+    monkeypatch.undo()
+    assert registry.batch_handler() is not None
+    together = store_and_process()
+
+    for n, (a, b) in enumerate(zip(together, one_by_one, strict=True)):
+        assert a == b, n
+    statuses = [row[0] for row in together[:-2]]
+    assert statuses.count("failed") == 2  # the unknown service and the unusable address
+    assert Case.objects.count() == len(CONTACTS) - 2 + 1

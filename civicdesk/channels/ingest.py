@@ -1,0 +1,362 @@
+"""Workers take stored payloads in batches: claimed under a lease, in arrival order per sender.
+
+The claim. `process_waiting` claims up to `limit` payloads waiting to be processed, oldest first,
+and never one whose sender has an earlier payload still waiting or being processed by someone
+else: each sender's messages reach their case in the order they arrived. A claim is a lease
+(`claimed_by`, `lease_expires_at`, LEASE long): the worker renews it while it works, and a claim
+whose lease expired (its worker was killed) is claimable again, so the next worker takes it
+over within LEASE, with nobody involved. On PostgreSQL the claim step is serialised by a
+transaction-level advisory lock (one short transaction, so the per-sender rule sees every claim
+committed before it) and rows are taken `FOR UPDATE SKIP LOCKED`; SQLite's single writer
+(`BEGIN IMMEDIATE`) serialises it by itself.
+
+The batch. One transaction for the whole batch, opened by re-reading the claimed rows under a
+row lock (renewing the lease and proving they are still ours: a worker that stalled past its
+lease finds them taken over and does nothing), then one savepoint per payload: a payload that
+fails permanently (DomainError, a payload that cannot be parsed) rolls back alone and is
+recorded failed with its error, replayable; the others commit. Their statuses are written in
+one UPDATE at the end, live updates leave as one outbox write after commit, and catalogue,
+queue and policy lookups are read once per batch (`core.memo`).
+
+Temporary faults (`core.transient.is_transient`: a locked SQLite database, a deadlock, a lost
+connection) roll the whole batch back and put its payloads back to received with the attempt
+counted and a short backoff (`not_before`); they are never recorded as failed.
+
+Exactly once: a payload's case and its processed status commit together, a processed payload is
+never claimed again, and the reserved reference is unique on cases, so a payload processed a
+second time (a takeover racing a slow worker) finds its case and writes nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import traceback
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Min, Q
+
+from civicdesk.channels import registry
+from civicdesk.channels.contracts import InboundMessage, RawPayload
+from civicdesk.channels.models import InboundPayload, PayloadStatus
+from civicdesk.channels.registry import InboundOutcome
+from civicdesk.core.clock import now
+from civicdesk.core.errors import DomainError
+from civicdesk.core.memo import remembered_lookups
+from civicdesk.core.savepoints import savepoint_covers
+from civicdesk.core.transient import is_transient, retry_transient
+from civicdesk.realtime.publish import publish, publishing_in_batches
+
+logger = logging.getLogger(__name__)
+
+# How long a claim holds without renewal: a dead worker's payloads wait at most this long.
+LEASE = timedelta(seconds=30)
+# Renew the lease when a third of it has gone by while a batch is still being worked on.
+RENEW_AFTER = LEASE.total_seconds() / 3
+# Backoff after a temporary fault: doubling from BACKOFF_FIRST, at most BACKOFF_MAX.
+BACKOFF_FIRST = timedelta(seconds=0.5)
+BACKOFF_MAX = timedelta(seconds=30)
+# Any fixed 64-bit number: the advisory lock that serialises the claim step on PostgreSQL.
+CLAIM_LOCK_KEY = 0x43_44_49_4E_47_45_53_54  # "CDINGEST"
+
+_STATUS_FIELDS = [
+    "status",
+    "error",
+    "result_reference",
+    "processed_at",
+    "updated_at",
+    "claimed_by",
+    "lease_expires_at",
+    "not_before",
+]
+
+
+def worker_id() -> str:
+    """Who holds a claim: host, process and thread (threads of one process are workers too)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:120]
+
+
+def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
+    raw = RawPayload(
+        body=bytes(payload.body),
+        content_type=payload.content_type,
+        headers=payload.headers,
+    )
+    return registry.adapter_for(payload.channel).parse_inbound(raw)
+
+
+def handle_payload(payload: InboundPayload, message: InboundMessage | None) -> InboundOutcome:
+    """The inbound handler's outcome for one payload (parsed now unless given). Inside the
+    caller's transaction; raises whatever the handler raises."""
+    if message is None:
+        message = parse_stored_payload(payload)
+    outcome = registry.call_inbound_handler(
+        message,
+        payload_id=payload.pk,
+        account_id=payload.account_id,
+        reference=payload.reference,
+    )
+    if message.is_automated and not outcome.automated:
+        outcome = dataclasses.replace(outcome, automated=True)
+    return outcome
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a permanent failure records on the payload: the reason first, then where."""
+    detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
+    return f"{detail}\n\n{traceback.format_exc(limit=8)}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before try number `attempts + 1` after a temporary fault, with jitter."""
+    doublings = min(max(0, attempts - 1), 16)
+    base: timedelta = min(BACKOFF_MAX, BACKOFF_FIRST * float(1 << doublings))
+    return base * (0.5 + random.random())  # noqa: S311 - jitter, not secrecy
+
+
+def _claimable(moment: object) -> Q:
+    """Waiting and due, or abandoned: a claim whose lease expired (or that never had one)."""
+    return Q(status=PayloadStatus.RECEIVED) & (
+        Q(not_before__isnull=True) | Q(not_before__lte=moment)
+    ) | Q(status=PayloadStatus.PROCESSING) & (
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=moment)
+    )
+
+
+def _blocks_later(moment: object) -> Q:
+    """A payload that is not claimable now holds its sender's later ones back: it waits out a
+    backoff, or another worker is processing it."""
+    return Q(status=PayloadStatus.RECEIVED, not_before__gt=moment) | Q(
+        status=PayloadStatus.PROCESSING, lease_expires_at__gte=moment
+    )
+
+
+def claim_waiting(*, limit: int, holder: str) -> list[int]:
+    """Claim up to `limit` payloads for `holder`, oldest first, per-sender order kept; their
+    ids in arrival order. One short transaction of four statements.
+
+    The senders held back are read first (few: those with a payload another worker is on, or
+    one waiting out a backoff), so the claim itself is a plain range scan of the waiting
+    payloads in id order, whatever the table's statistics say.
+    """
+    moment = now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_KEY])
+        held = (
+            InboundPayload.objects.filter(_blocks_later(moment))
+            .exclude(sender_identity="")
+            .values("sender_identity")
+            .annotate(first=Min("id"))
+            .values_list("sender_identity", "first")
+        )
+        held_back = Q(pk__in=[])
+        for sender, first in held:
+            held_back |= Q(sender_identity=sender, id__gt=first)
+        candidates = (
+            InboundPayload.objects.filter(_claimable(moment)).exclude(held_back).order_by("id")
+        )
+        if connection.vendor == "postgresql":
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates.values_list("id", flat=True)[:limit])
+        if ids:
+            InboundPayload.objects.filter(pk__in=ids).update(
+                status=PayloadStatus.PROCESSING,
+                claimed_by=holder,
+                lease_expires_at=moment + LEASE,
+                attempts=F("attempts") + 1,
+                updated_at=moment,
+            )
+    return ids
+
+
+def process_waiting(limit: int = 50) -> int:
+    """Claim up to `limit` waiting payloads and process them as one batch; how many were
+    processed (successfully or not). 0: nothing was waiting (or all of it is held back).
+
+    A temporary fault puts the batch back (received, retried after a short backoff) and is
+    raised, so that the caller's loop backs off; everything else is recorded per payload.
+    """
+    holder = worker_id()
+    ids = claim_waiting(limit=limit, holder=holder)
+    if not ids:
+        return 0
+    try:
+        return _process_claimed(ids, holder=holder)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        fault = exc
+        logger.warning("Batch of %d payloads hit a temporary fault; retried: %s", len(ids), exc)
+        retry_transient(
+            lambda: put_back(ids, holder=holder, reason=fault), what="putting a batch back"
+        )
+        raise
+
+
+def put_back(ids: list[int], *, holder: str, reason: BaseException) -> int:
+    """Return claimed payloads to the waiting line after a temporary fault (never failed),
+    each not to be tried again before its backoff has passed."""
+    moment = now()
+    backoffs = {
+        pk: moment + backoff(attempts)
+        for pk, attempts in InboundPayload.objects.filter(
+            pk__in=ids, claimed_by=holder, status=PayloadStatus.PROCESSING
+        ).values_list("pk", "attempts")
+    }
+    rows = [
+        InboundPayload(
+            pk=pk,
+            status=PayloadStatus.RECEIVED,
+            error=f"Temporary fault, will be retried: {reason!r}",
+            claimed_by="",
+            lease_expires_at=None,
+            not_before=until,
+            updated_at=moment,
+        )
+        for pk, until in backoffs.items()
+    ]
+    fields = ["status", "error", "claimed_by", "lease_expires_at", "not_before", "updated_at"]
+    return InboundPayload.objects.bulk_update(rows, fields)
+
+
+class _Lease:
+    """Renews the batch's lease when a third of it has passed, inside the batch's transaction."""
+
+    def __init__(self, ids: list[int], holder: str) -> None:
+        self.ids = ids
+        self.holder = holder
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        if time.monotonic() - self.renewed < RENEW_AFTER:
+            return
+        InboundPayload.objects.filter(
+            pk__in=self.ids, claimed_by=self.holder, status=PayloadStatus.PROCESSING
+        ).update(lease_expires_at=now() + LEASE)
+        self.renewed = time.monotonic()
+
+
+def _process_claimed(ids: list[int], *, holder: str) -> int:
+    failed: list[InboundPayload] = []
+    with publishing_in_batches(), remembered_lookups(), transaction.atomic():
+        # The row lock keeps a worker taking over an expired lease away until this commits;
+        # rows no longer ours (taken over while this worker stalled) are left alone.
+        payloads = list(
+            InboundPayload.objects.select_for_update()
+            .filter(pk__in=ids, claimed_by=holder, status=PayloadStatus.PROCESSING)
+            .order_by("id")
+        )
+        lease = _Lease([p.pk for p in payloads], holder)
+        handled = _process_together(payloads)
+        for payload in payloads:
+            if payload.pk in handled:
+                continue
+            lease.keep()
+            _process_one(payload)
+            if payload.status == PayloadStatus.FAILED:
+                failed.append(payload)
+        _record_outcomes(payloads)
+        for payload in failed:
+            publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
+    return len(payloads)
+
+
+def _process_together(payloads: list[InboundPayload]) -> set[int]:
+    """Hand the batch to the domain's batch handler, if there is one, in one savepoint: the
+    ids of the payloads it handled (their outcome set on them). If it fails, nothing it wrote
+    stands and every payload goes one by one (a temporary fault is raised: the batch goes back).
+    """
+    handler = registry.batch_handler()
+    if handler is None:
+        return set()
+    items: list[registry.BatchItem] = []
+    for payload in payloads:
+        try:
+            message = parse_stored_payload(payload)
+        except Exception:  # noqa: S112 - recorded when processed one by one
+            continue
+        items.append(
+            registry.BatchItem(
+                payload_id=payload.pk,
+                message=message,
+                account_id=payload.account_id,
+                reference=payload.reference,
+            )
+        )
+    try:
+        with transaction.atomic(), savepoint_covers():
+            outcomes = handler(items)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        logger.exception("The batch handler failed; the batch is processed one by one")
+        return set()
+    moment = now()
+    for payload in payloads:
+        outcome = outcomes.get(payload.pk)
+        if outcome is None:
+            continue
+        payload.status = PayloadStatus.PROCESSED
+        payload.error = ""
+        payload.result_reference = outcome.case_reference
+        payload.processed_at = moment
+        payload.claimed_by = ""
+        payload.lease_expires_at = None
+        payload.not_before = None
+        payload.updated_at = moment
+    return set(outcomes)
+
+
+def _record_outcomes(payloads: list[InboundPayload]) -> None:
+    """The batch's statuses in as few UPDATEs as the outcomes allow: one for every payload
+    whose case took its reserved reference (the usual case), one bulk update for the rest."""
+    moment = now()
+    done = {"claimed_by": "", "lease_expires_at": None, "not_before": None, "updated_at": moment}
+    same = [
+        p.pk
+        for p in payloads
+        if p.status == PayloadStatus.PROCESSED and p.reference and p.result_reference == p.reference
+    ]
+    if same:
+        InboundPayload.objects.filter(pk__in=same).update(
+            status=PayloadStatus.PROCESSED,
+            error="",
+            result_reference=F("reference"),
+            processed_at=moment,
+            **done,
+        )
+    taken = set(same)
+    others = [p for p in payloads if p.pk not in taken]
+    if others:
+        InboundPayload.objects.bulk_update(others, _STATUS_FIELDS)
+
+
+def _process_one(payload: InboundPayload) -> None:
+    """One payload in its own savepoint; the outcome is set on `payload` (saved by the caller)."""
+    moment = now()
+    payload.claimed_by = ""
+    payload.lease_expires_at = None
+    payload.not_before = None
+    payload.updated_at = moment
+    try:
+        with transaction.atomic(), savepoint_covers():
+            outcome = handle_payload(payload, None)
+    except Exception as exc:
+        if is_transient(exc):
+            raise  # the whole batch goes back; see process_waiting
+        logger.exception("Inbound %s payload %s failed", payload.channel, payload.pk)
+        payload.status = PayloadStatus.FAILED
+        payload.error = failure_text(exc)
+        return
+    payload.status = PayloadStatus.PROCESSED
+    payload.error = ""
+    payload.result_reference = outcome.case_reference
+    payload.processed_at = moment
