@@ -52,6 +52,7 @@ from civicdesk.realtime.publish import publish
 
 logger = logging.getLogger(__name__)
 
+
 class PrivateMessageRefused(DomainError):
     code = "private_message"
 
@@ -281,9 +282,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
     )
     try:
         config = account_config(adapter=adapter, account=delivery.account)
-        with sending_lease.kept_while_sending(
-            delivery_id=delivery.pk, token=delivery.claim_token
-        ):
+        with sending_lease.kept_while_sending(delivery_id=delivery.pk, token=delivery.claim_token):
             result = adapter.send(outgoing, config)
     except Exception as exc:
         logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)

@@ -42,7 +42,6 @@ from civicdesk.core.clock import now
 logger = logging.getLogger(__name__)
 
 
-
 def sending_lease() -> timedelta:
     """CIVICDESK_DELIVERY_LEASE_SECONDS (30 s by default)."""
     return timedelta(seconds=settings.CIVICDESK_DELIVERY_LEASE_SECONDS)

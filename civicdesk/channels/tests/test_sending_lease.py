@@ -92,7 +92,8 @@ def test_the_sweep_runs_every_15_seconds() -> None:
 
 
 def test_a_send_left_by_a_dead_worker_is_taken_over_once_its_lease_runs_out(
-    slow: type[SlowAdapter], queued: Callable[[], OutboundDelivery],
+    slow: type[SlowAdapter],
+    queued: Callable[[], OutboundDelivery],
 ) -> None:
     SlowAdapter.release.set()
     delivery = queued()
@@ -123,7 +124,8 @@ def test_a_send_left_by_a_dead_worker_is_taken_over_once_its_lease_runs_out(
 
 
 def test_a_claim_holds_the_delivery_for_the_lease_and_the_result_clears_it(
-    slow: type[SlowAdapter], queued: Callable[[], OutboundDelivery],
+    slow: type[SlowAdapter],
+    queued: Callable[[], OutboundDelivery],
 ) -> None:
     delivery = queued()
     results: list[OutboundDelivery] = []
@@ -180,7 +182,8 @@ def test_a_live_workers_slow_send_is_renewed_and_never_sent_twice(
 
 
 def test_a_worker_whose_lease_was_taken_over_leaves_the_result_to_the_new_holder(
-    slow: type[SlowAdapter], queued: Callable[[], OutboundDelivery],
+    slow: type[SlowAdapter],
+    queued: Callable[[], OutboundDelivery],
 ) -> None:
     delivery = queued()
     results: list[OutboundDelivery] = []
@@ -211,7 +214,8 @@ def test_a_worker_whose_lease_was_taken_over_leaves_the_result_to_the_new_holder
 
 
 def test_a_temporary_database_fault_while_claiming_delays_the_send_but_never_fails_it(
-    slow: type[SlowAdapter], queued: Callable[[], OutboundDelivery],
+    slow: type[SlowAdapter],
+    queued: Callable[[], OutboundDelivery],
 ) -> None:
     slow.release.set()
     delivery = queued()

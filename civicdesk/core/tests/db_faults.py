@@ -55,3 +55,15 @@ def one_temporary_fault(*, hold_seconds: float = 0.6) -> Iterator[None]:
             options.pop("timeout", None)
         else:
             options["timeout"] = saved
+
+
+def end_other_connections() -> int:
+    """PostgreSQL: end every other session on this test database (as a server restart would);
+    answers how many were ended."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0

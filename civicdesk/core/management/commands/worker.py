@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from civicdesk.core.supervision import exit_with_supervisor
+from civicdesk.core.workers import run_database_worker
 
 log = logging.getLogger("civicdesk.worker")
 
@@ -39,15 +40,9 @@ class Command(BaseCommand):
         exit_with_supervisor()
         if backend == "database":
             log.info("Task worker started: database backend, every queue")
-            # db_worker stops on SIGTERM/SIGINT after the task in hand.
-            call_command(
-                "db_worker",
-                queue_name="*",
-                interval=interval,
-                reload=False,
-                startup_delay=False,
-                verbosity=verbosity,
-            )
+            # django_tasks_db's worker, kept alive through temporary database faults (it stops
+            # on SIGTERM/SIGINT after the task in hand).
+            run_database_worker(interval=interval, verbosity=verbosity)
             return
         queues = settings.TASKS["default"].get("QUEUES", ["default"])
         log.info("Task worker started: RQ backend, queues %s", ", ".join(queues))
