@@ -67,6 +67,13 @@ def abandoned_sending(*, at: datetime) -> Q:
     )
 
 
+def unclaimed_pending(*, at: datetime) -> Q:
+    """Pending for longer than a lease: its task was lost (the queue was down at commit, or a
+    worker died holding the task before it claimed the delivery). Enqueuing it again is
+    harmless: sending claims the delivery first."""
+    return Q(status=DeliveryStatus.PENDING, created_at__lt=at - sending_lease())
+
+
 def renew(*, delivery_id: int, token: str) -> bool:
     """Extend our lease by the lease's length from now; False when it is no longer ours."""
     renewed = OutboundDelivery.objects.filter(

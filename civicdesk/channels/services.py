@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from civicdesk.channels import guards, registry
+from civicdesk.channels import guards, registry, sending_lease
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     ChannelAdapter,
@@ -35,7 +35,6 @@ from civicdesk.channels.delivery import (
 )
 from civicdesk.channels.models import (
     ChannelAccount,
-    DeliveryStatus,
     InboundPayload,
     OutboundDelivery,
     PayloadStatus,
@@ -371,7 +370,7 @@ def sweep() -> SweepReport:
     for payload_id in payload_ids:
         process_inbound_payload.enqueue(payload_id=payload_id)
     pending = OutboundDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, created_at__lt=moment - UNCLAIMED_AFTER
+        sending_lease.unclaimed_pending(at=moment)
     ).values_list("pk", flat=True)
     delivery_ids = list(pending)
     for delivery_id in delivery_ids:
