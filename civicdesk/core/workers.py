@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import DatabaseError, connections
 from django.utils.crypto import get_random_string
@@ -94,9 +95,9 @@ class ResilientDatabaseWorker(Worker):
     instead of staying "running" for ever. The work itself is not lost: the channel sweep sets
     going again whatever such a task left undone."""
 
-    unrecorded: DBTaskResult | None = None
+    unrecorded: DBTaskResult[Any, Any] | None = None
 
-    def run_task(self, db_task_result: DBTaskResult) -> None:
+    def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
         self.unrecorded = db_task_result
         super().run_task(db_task_result)  # records success or failure itself, or raises
         self.unrecorded = None

@@ -68,7 +68,7 @@ class Managed:
 
     def start(self) -> None:
         with self.log.open("ab") as output:
-            self.process = subprocess.Popen(  # noqa: S603
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "civicdesk.cli", *self.args],
                 env=self.env,
                 stdout=output,
@@ -105,6 +105,9 @@ def serving(url: str) -> bool:
         return False
 
 
+WEB_ONLY = ("--no-worker", "--no-scheduler")
+
+
 class Platform:
     """A web server, a task worker and a scheduler on the test database, each managed."""
 
@@ -114,8 +117,7 @@ class Platform:
         env = child_env(var_dir, CIVICDESK_DELIVERY_LEASE_SECONDS=str(lease_seconds))
         self.web = Managed(
             "web",
-            ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
-            + ["--no-worker", "--no-scheduler"],
+            ["serve", "--host", "127.0.0.1", "--port", str(self.port), *WEB_ONLY],
             env,
             var_dir,
         )

@@ -50,6 +50,26 @@ def _queue_continuously(stop: threading.Event, queued: list[int]) -> None:
         connection.close()
 
 
+def _worker_number(serve: Managed, number: int) -> int:
+    """The pid of the `number`th worker serve started, once it has."""
+    wait_for(
+        lambda: len(pids_in_log(serve.log, WORKER_STARTED)) >= number,
+        timeout=20,
+        what=f"worker {number} to start",
+    )
+    return pids_in_log(serve.log, WORKER_STARTED)[number - 1]
+
+
+def _wait_until_it_sends(who: str) -> None:
+    before = _sent()
+    wait_for(lambda: _sent() >= before + 10, timeout=20, what=f"{who} to send")
+
+
+def _kill_and_wait(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not is_alive(pid), timeout=5, what=f"worker {pid} to die")
+
+
 def test_the_supervisor_replaces_a_killed_worker_and_every_delivery_is_sent(
     settings: Any, tmp_path: Path
 ) -> None:
@@ -66,25 +86,11 @@ def test_the_supervisor_replaces_a_killed_worker_and_every_delivery_is_sent(
         wait_for(lambda: serving(f"http://127.0.0.1:{port}"), timeout=30, what="serve")
         loader.start()
         for kill in (1, 2):
-            wait_for(
-                lambda: len(pids_in_log(serve.log, WORKER_STARTED)) == kill,
-                timeout=20,
-                what=f"worker {kill}",
-            )
-            worker = pids_in_log(serve.log, WORKER_STARTED)[-1]
-            workers.append(worker)
-            before = _sent()
-            wait_for(lambda: _sent() >= before + 10, timeout=20, what=f"worker {kill} to send")
-            os.kill(worker, signal.SIGKILL)
-            wait_for(lambda: not is_alive(worker), timeout=5, what="the worker to die")
-        wait_for(
-            lambda: len(pids_in_log(serve.log, WORKER_STARTED)) == 3,
-            timeout=20,
-            what="the third worker",
-        )
-        workers.append(pids_in_log(serve.log, WORKER_STARTED)[-1])
-        before = _sent()
-        wait_for(lambda: _sent() >= before + 10, timeout=20, what="the third worker to send")
+            workers.append(_worker_number(serve, kill))
+            _wait_until_it_sends(f"worker {kill}")
+            _kill_and_wait(workers[-1])
+        workers.append(_worker_number(serve, 3))
+        _wait_until_it_sends("the third worker")
         stop.set()
         loader.join(10)
         # The killed workers' sends: lease (3 s) + the sweep's interval (15 s) at most.
