@@ -20,11 +20,9 @@ from civicdesk.channels.contracts import (
     RawPayload,
 )
 from civicdesk.channels.delivery import idempotency_key
-from civicdesk.channels.jobs import sweep_left_behind
 from civicdesk.channels.models import DeliveryStatus, OutboundDelivery
 from civicdesk.channels.services import attempt_delivery, retry_due_deliveries
 from civicdesk.core.clock import now
-from civicdesk.core.periodic import discover_jobs
 from civicdesk.core.tests.db_faults import one_temporary_fault
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,11 +82,6 @@ def _send_in_thread(delivery_id: int, results: list[OutboundDelivery]) -> thread
     thread = threading.Thread(target=run)
     thread.start()
     return thread
-
-
-def test_the_sweep_runs_every_15_seconds() -> None:
-    assert discover_jobs()["channels.sweep"].every == timedelta(seconds=15)
-    assert discover_jobs()["channels.sweep"].run is sweep_left_behind
 
 
 def test_a_send_left_by_a_dead_worker_is_taken_over_once_its_lease_runs_out(
