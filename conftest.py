@@ -59,7 +59,13 @@ def _reference_numbers_restart(request: pytest.FixtureRequest) -> Iterator[None]
     reset (the counter row SQLite uses is rolled back): drop them after a test that committed,
     so that each test counts from 1 on both databases."""
     yield
-    if not {"transactional_db", "live_server", "live_asgi"} & set(request.fixturenames):
+    marker = request.node.get_closest_marker("django_db")
+    committed = marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    if not committed and not {"transactional_db", "live_server", "live_asgi"} & set(
+        request.fixturenames
+    ):
         return
     from django.db import connection
 

@@ -297,6 +297,10 @@ CIVICDESK_DEFAULT_REGION = env_str("CIVICDESK_DEFAULT_REGION", "GB")
 # How long an inbound message without a reference may join the citizen's open case (days).
 CIVICDESK_THREAD_WINDOW_DAYS = env_int("CIVICDESK_THREAD_WINDOW_DAYS", 14, minimum=0)
 CIVICDESK_DELIVERY_MAX_ATTEMPTS = env_int("CIVICDESK_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
+# A send holds its delivery this long, renewed every third of it while the provider call runs;
+# the sweep takes over a delivery whose worker died once its lease has run out (channels.
+# sending_lease).
+CIVICDESK_DELIVERY_LEASE_SECONDS = env_int("CIVICDESK_DELIVERY_LEASE_SECONDS", 30, minimum=1)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("CIVICDESK_SECURE_COOKIES", default=False)

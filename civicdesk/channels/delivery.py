@@ -2,7 +2,11 @@
 failures with backoff, fall back along the route chain, and cap automatic messages.
 
 Public entry points are re-exported by `channels.services` (callers import them from there).
-The provider is always called outside any transaction.
+The provider is always called outside any transaction. Sending is a lease, renewed while the
+provider call runs and taken over by the sweep once a dead worker's lease has run out (see
+channels.sending_lease, which also states the at-least-once edge). The bookkeeping around a send
+(the claim, the recorded result) retries temporary database faults: a locked or briefly
+unreachable database delays a delivery, it never fails it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 
-from civicdesk.channels import delivery_policy, receipts, registry
+from civicdesk.channels import delivery_policy, receipts, registry, sending_lease
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     AttachmentRef,
@@ -43,12 +47,10 @@ from civicdesk.channels.routes import (
 )
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
+from civicdesk.core.transient import retry_transient
 from civicdesk.realtime.publish import publish
 
 logger = logging.getLogger(__name__)
-
-# A send that started this long ago and never reported back was interrupted (a worker died).
-STALE_SENDING = timedelta(minutes=10)
 
 
 class PrivateMessageRefused(DomainError):
@@ -92,21 +94,35 @@ def queue_delivery(
 
 
 def _claim_delivery(delivery_id: int) -> OutboundDelivery | None:
-    """Mark a delivery as being sent, in a short transaction of its own; None if not ours."""
-    with transaction.atomic():
-        delivery = (
-            OutboundDelivery.objects.select_for_update(of=("self",))
-            .select_related("account")
-            .get(pk=delivery_id)
-        )
-        stale = delivery.status == DeliveryStatus.SENDING and delivery.updated_at < (
-            now() - STALE_SENDING
-        )
-        if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING) and not stale:
-            return None
-        delivery.status = DeliveryStatus.SENDING
-        delivery.save(update_fields=["status", "updated_at"])
-        return delivery
+    """Take the sending lease, in a short transaction of its own; None if not ours to send
+    (sent, failed, or being sent by a live worker). Temporary faults are retried."""
+
+    def claim() -> OutboundDelivery | None:
+        with transaction.atomic():
+            delivery = (
+                OutboundDelivery.objects.select_for_update(of=("self",))
+                .select_related("account")
+                .get(pk=delivery_id)
+            )
+            moment = now()
+            abandoned = OutboundDelivery.objects.filter(
+                sending_lease.abandoned_sending(at=moment), pk=delivery_id
+            ).exists()
+            if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING) and not (
+                abandoned
+            ):
+                return None
+            if abandoned:
+                logger.warning(
+                    "Delivery #%s: taking over a send its worker left (lease ran out)", delivery_id
+                )
+            delivery.status = DeliveryStatus.SENDING
+            delivery.claim_token = sending_lease.new_claim_token()
+            delivery.claimed_until = sending_lease.lease_until(moment)
+            delivery.save(update_fields=["status", "claim_token", "claimed_until", "updated_at"])
+            return delivery
+
+    return retry_transient(claim, what=f"claiming delivery #{delivery_id}")
 
 
 def idempotency_key(delivery: OutboundDelivery) -> str:
@@ -170,18 +186,48 @@ def _load_attachments(delivery: OutboundDelivery) -> tuple[OutgoingAttachment, .
     return tuple(loaded)
 
 
+def _held(delivery: OutboundDelivery) -> OutboundDelivery | None:
+    """The delivery's row, locked, if our claim still holds it; None when another worker took
+    it over. Precondition: inside a transaction."""
+    current = (
+        OutboundDelivery.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=delivery.pk)
+    )
+    if current.status != DeliveryStatus.SENDING or current.claim_token != delivery.claim_token:
+        return None
+    current.claim_token = ""
+    current.claimed_until = None
+    return current
+
+
 def _finish_without_sending(
     delivery: OutboundDelivery, *, status: str, reason: str, fall_back_now: bool
 ) -> OutboundDelivery:
-    with transaction.atomic():
-        delivery.status = status
-        delivery.last_error = reason
-        delivery.next_attempt_at = None
-        delivery.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
-        _publish(delivery)
-        if fall_back_now:
-            fall_back(delivery, reason=reason)
-    return delivery
+    def finish() -> OutboundDelivery:
+        with transaction.atomic():
+            current = _held(delivery)
+            if current is None:
+                return OutboundDelivery.objects.get(pk=delivery.pk)
+            current.status = status
+            current.last_error = reason
+            current.next_attempt_at = None
+            current.save(
+                update_fields=[
+                    "status",
+                    "last_error",
+                    "next_attempt_at",
+                    "claim_token",
+                    "claimed_until",
+                    "updated_at",
+                ]
+            )
+            _publish(current)
+            if fall_back_now:
+                fall_back(current, reason=reason)
+            return current
+
+    return retry_transient(finish, what=f"recording delivery #{delivery.pk}")
 
 
 def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
@@ -236,7 +282,8 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
     )
     try:
         config = account_config(adapter=adapter, account=delivery.account)
-        result = adapter.send(outgoing, config)
+        with sending_lease.kept_while_sending(delivery_id=delivery.pk, token=delivery.claim_token):
+            result = adapter.send(outgoing, config)
     except Exception as exc:
         logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
         result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
@@ -244,16 +291,37 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
 
 
 def _record_result(
-    delivery: OutboundDelivery, result: DeliveryResult, *, attempted_at: datetime
+    claimed: OutboundDelivery, result: DeliveryResult, *, attempted_at: datetime
+) -> OutboundDelivery:
+    """Record the try and move the delivery on, if our claim still holds it. Retried on
+    temporary faults: the provider has answered, and losing that answer would send again."""
+    return retry_transient(
+        lambda: _record_result_once(claimed, result, attempted_at=attempted_at),
+        what=f"recording delivery #{claimed.pk}",
+    )
+
+
+def _record_result_once(
+    claimed: OutboundDelivery, result: DeliveryResult, *, attempted_at: datetime
 ) -> OutboundDelivery:
     with transaction.atomic():
+        delivery = _held(claimed)
         DeliveryAttempt.objects.create(
-            delivery=delivery,
+            delivery=claimed,
             attempted_at=attempted_at,
             outcome=result.outcome,
             provider_message_id=result.provider_message_id,
             error=result.error,
         )
+        if delivery is None:
+            # Taken over while we sent (our lease ran out): the try is in the history, the
+            # delivery is the new holder's to record.
+            logger.warning(
+                "Delivery #%s: lease lost during the send; result %s kept as history only",
+                claimed.pk,
+                result.outcome,
+            )
+            return OutboundDelivery.objects.get(pk=claimed.pk)
         delivery.attempts += 1
         delivery.last_error = result.error
         if result.outcome is DeliveryOutcome.SENT:
@@ -309,14 +377,16 @@ def _schedule_retry(delivery: OutboundDelivery) -> None:
 
 
 def retry_due_deliveries() -> int:
-    """Attempt every delivery whose retry time has come, and every interrupted send.
+    """Attempt every delivery whose retry time has come, and every send whose worker died
+    (its lease ran out).
 
     Returns how many were tried.
     """
+    moment = now()
     due = list(
         OutboundDelivery.objects.filter(
-            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now())
-            | Q(status=DeliveryStatus.SENDING, updated_at__lt=now() - STALE_SENDING)
+            Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=moment)
+            | sending_lease.abandoned_sending(at=moment)
         ).values_list("pk", flat=True)
     )
     for delivery_id in due:

@@ -182,6 +182,9 @@ class OutboundDelivery(TimeStampedModel):
     tried_routes = models.JSONField(default=list, blank=True)
     # When the citizen last wrote on this route (for channels with a reply window).
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The sending lease (channels.sending_lease): who holds the send, and until when.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from civicdesk.channels import guards, idempotency, registry
+from civicdesk.channels import guards, idempotency, registry, sending_lease
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     ChannelAdapter,
@@ -45,7 +45,6 @@ from civicdesk.channels.ingest import (
 )
 from civicdesk.channels.models import (
     ChannelAccount,
-    DeliveryStatus,
     InboundPayload,
     OutboundDelivery,
     PayloadStatus,
@@ -484,7 +483,7 @@ def sweep() -> SweepReport:
         for payload_id in payload_ids:
             process_inbound_payload.enqueue(payload_id=payload_id)
     pending = OutboundDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, created_at__lt=moment - UNCLAIMED_AFTER
+        sending_lease.unclaimed_pending(at=moment)
     ).values_list("pk", flat=True)
     delivery_ids = list(pending)
     for delivery_id in delivery_ids:

@@ -9,9 +9,11 @@ from civicdesk.core.periodic import discover_jobs, periodic_job
 from civicdesk.core.supervision import restart_delay
 
 
-def test_the_sweep_is_discovered_as_a_job_every_minute() -> None:
+def test_the_sweep_is_discovered_as_a_job_every_15_seconds() -> None:
+    # 15 s: with the 30 s sending lease, a delivery left by a dead worker is taken over
+    # within 45 s (channels.sending_lease).
     jobs = discover_jobs()
-    assert jobs["channels.sweep"].every == timedelta(minutes=1)
+    assert jobs["channels.sweep"].every == timedelta(seconds=15)
     assert jobs["channels.sweep"].run.__module__ == "civicdesk.channels.jobs"
     assert "core.probe" not in jobs  # only with CIVICDESK_SCHEDULER_PROBE_FILE set
 
@@ -25,7 +27,7 @@ def test_two_different_jobs_under_one_name_are_refused() -> None:
         def another() -> None:
             return
 
-    assert discover_jobs()["channels.sweep"].every == timedelta(minutes=1)
+    assert discover_jobs()["channels.sweep"].every == timedelta(seconds=15)
 
 
 def test_a_job_must_have_a_positive_period() -> None:

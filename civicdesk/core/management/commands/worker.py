@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from civicdesk.core.loops import discover_loops, run_loop
 from civicdesk.core.supervision import exit_with_supervisor
+from civicdesk.core.workers import run_database_worker
 
 log = logging.getLogger("civicdesk.worker")
 
@@ -67,15 +68,9 @@ class Command(BaseCommand):
     def _run_task_worker(self, backend: str, *, interval: float, verbosity: int) -> None:
         if backend == "database":
             log.info("Task worker started: database backend, every queue")
-            # db_worker stops on SIGTERM/SIGINT after the task in hand.
-            call_command(
-                "db_worker",
-                queue_name="*",
-                interval=interval,
-                reload=False,
-                startup_delay=False,
-                verbosity=verbosity,
-            )
+            # django_tasks_db's worker, kept alive through temporary database faults (it stops
+            # on SIGTERM/SIGINT after the task in hand).
+            run_database_worker(interval=interval, verbosity=verbosity)
             return
         queues = settings.TASKS["default"].get("QUEUES", ["default"])
         log.info("Task worker started: RQ backend, queues %s", ", ".join(queues))
