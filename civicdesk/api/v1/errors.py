@@ -18,6 +18,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from civicdesk.core.errors import DomainError, NotFound, PermissionDenied
+from civicdesk.core.overload import overload_reason, overloaded_response
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(Exception)
     def failed(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A temporary database fault (locked, pool empty, connection dropped) is overload:
+        # 503 with Retry-After, so the caller retries instead of seeing a failure.
+        reason = overload_reason(exc)
+        if reason is not None:
+            return overloaded_response(request, reason=reason)
         # Logged as Django logs a server error; the caller gets JSON, never an HTML page.
         logger.error(
             "Internal Server Error: %s", request.path, exc_info=exc, extra={"request": request}
