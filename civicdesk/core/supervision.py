@@ -107,6 +107,7 @@ class Supervisor:
                     )
                     child.process.kill()
                     child.process.wait()
+                _kill_leftovers(child.process.pid)
                 log.info("%s stopped (exit code %s)", child.name, child.process.returncode)
 
     def _spawn(self, child: Child) -> None:
@@ -148,6 +149,7 @@ class Supervisor:
         code = child.process.poll()
         if code is None:
             return
+        _kill_leftovers(child.process.pid)
         lived = now - child.started_at
         child.crashes_in_a_row = 1 if lived >= self.stable_after else child.crashes_in_a_row + 1
         delay = restart_delay(
@@ -162,6 +164,19 @@ class Supervisor:
             lived,
             delay,
         )
+
+
+def _kill_leftovers(group: int) -> None:
+    """SIGKILL what is left of a child's process group once the child itself has exited.
+
+    A child that runs processes of its own (the WSGI server's workers, an RQ work horse)
+    leaves them behind when it is killed; an orphaned server worker would go on answering on
+    the port beside the restarted server. Each child leads its own group (`process_group=0`),
+    and a group's id is not reused while any member lives, so this reaches only its leftovers.
+    The child itself is stopped gently first (SIGTERM to it alone, so it can stop its own).
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def _term_on_parent_death() -> None:
