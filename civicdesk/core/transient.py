@@ -27,6 +27,14 @@ T = TypeVar("T")
 # serialization failure (40001) and deadlock (40P01).
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53")
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
+# A connection refused for what it asked (a wrong password, a database or role that does not
+# exist): a fault of the settings, not of the moment.
+_PERMANENT_CONNECTION_FAILURES = (
+    "authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "unable to open database file",
+)
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
 _TRANSIENT_CLASS_NAMES = {
     # Named, not imported, so that this module needs neither the pool nor Redis installed.
@@ -61,6 +69,8 @@ def _is_transient_one(exc: BaseException) -> bool:
         text = str(exc).lower()
         if any(marker in text for marker in _SQLITE_TRANSIENT):
             return True
+        if any(marker in text for marker in _PERMANENT_CONNECTION_FAILURES):
+            return False  # wrong settings: trying again cannot help, a person must fix them
         # A PostgreSQL connection that failed or dropped carries no SQLSTATE.
         return "connection" in text or "server closed" in text or "terminating" in text
     package = type(exc).__module__.split(".")[0]

@@ -60,3 +60,18 @@ def test_retry_transient_gives_up_on_a_permanent_error_at_once() -> None:
     with pytest.raises(db_utils.OperationalError):
         retry_transient(work, first_delay=0.001)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'connection failed: FATAL:  password authentication failed for user "civicdesk"',
+        'connection failed: FATAL:  database "civicdesk" does not exist',
+    ],
+)
+def test_a_connection_refused_for_its_settings_is_not_transient(text: str) -> None:
+    assert not is_transient(db_utils.OperationalError(text))
+
+
+def test_a_dropped_connection_is_transient() -> None:
+    assert is_transient(db_utils.OperationalError("server closed the connection unexpectedly"))
