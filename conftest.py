@@ -54,6 +54,17 @@ def _fresh_process_caches() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    """`@pytest.mark.postgres_only` tests are skipped on SQLite (the PostgreSQL run has them)."""
+    if request.node.get_closest_marker("postgres_only") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (run with DATABASE_URL pointing at PostgreSQL)")
+
+
+@pytest.fixture(autouse=True)
 def _reference_numbers_restart(request: pytest.FixtureRequest) -> Iterator[None]:
     """PostgreSQL numbers references with sequences, which a test's rollback or flush does not
     reset (the counter row SQLite uses is rolled back): drop them after a test that committed,

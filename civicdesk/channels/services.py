@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from civicdesk.channels import guards, idempotency, registry, sending_lease
+from civicdesk.channels import guards, idempotency, payload_store, registry, sending_lease
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     ChannelAdapter,
@@ -109,9 +109,14 @@ def register_batch_handler(handler: registry.BatchHandler | None) -> None:
     registry.set_batch_handler(handler)
 
 
-def register_reference_allocator(allocator: registry.ReferenceAllocator | None) -> None:
-    """Who numbers cases gives acknowledged contacts their reference before the case exists."""
-    registry.set_reference_allocator(allocator)
+def register_reference_allocator(
+    allocator: registry.ReferenceAllocator | None,
+    *,
+    expression: registry.ReferenceExpression | None = None,
+) -> None:
+    """Who numbers cases gives acknowledged contacts their reference before the case exists
+    (and, where it can, the same as an SQL expression: see `registry.reference_expression`)."""
+    registry.set_reference_allocator(allocator, expression=expression)
 
 
 def register_fallback_handler(handler: registry.FallbackHandler | None) -> None:
@@ -167,10 +172,6 @@ def _superseded_by_resend(earlier: InboundPayload, *, body_digest: str, bind_bod
     )
 
 
-class _SupersedeRaced(Exception):
-    """The failed payload to supersede changed under us (replayed, or superseded already)."""
-
-
 def accept_inbound(
     *,
     channel: str,
@@ -204,8 +205,9 @@ def accept_inbound(
     stored), unless the earlier payload failed, in which case the new one supersedes it (a
     corrected resend), keeping its reference.
 
-    Cost without a provider id: one INSERT (plus the reference: one statement on
-    PostgreSQL, two on SQLite) in one transaction; with one, a SELECT before.
+    Cost: one INSERT under autocommit on PostgreSQL, reference included (on SQLite the
+    counter row is updated first, in one transaction with the INSERT); a provider id seen
+    before costs the refused INSERT and one SELECT (see channels.payload_store).
     """
     adapter = registry.adapter_for(channel)
     config = account_config(adapter=adapter, account=account)
@@ -214,6 +216,27 @@ def accept_inbound(
     message, carries_message, parse_error = _parse(adapter, raw)
     provider_id = message.provider_message_id if message else None
     body_digest = idempotency.body_digest(raw)
+    status, error = _admission(message, parse_error, adapter=adapter, config=config)
+    names_case = bool(message and (message.case_reference or message.reply_token_digest))
+    reserve = reserve_reference and message is not None and not names_case
+    moment = now()
+    fields = {
+        "token_digest": (message.new_case_token_digest if message else "") or "",
+        "channel": channel,
+        "account": account,
+        "scope": scope,
+        "provider_message_id": provider_id or None,
+        "body_digest": body_digest,
+        "content_type": raw.content_type,
+        "headers": dict(raw.headers),
+        "body": raw.body,
+        "status": status,
+        "error": error,
+        "sender_identity": guards.sender_identity(message) if message else "",
+        "held_until": guards.held_until() if status == PayloadStatus.THROTTLED else None,
+        "processed_at": None if carries_message else moment,
+    }
+    at = (message.received_at if message else None) or moment
 
     def holding_id() -> InboundPayload | None:
         return InboundPayload.objects.filter(
@@ -224,56 +247,26 @@ def accept_inbound(
             superseded_at__isnull=True,
         ).first()
 
-    superseding: InboundPayload | None = None
-    if provider_id:
-        earlier = holding_id()
-        if earlier is not None:
-            if not _superseded_by_resend(earlier, body_digest=body_digest, bind_body=bind_body):
-                return _repeat(
-                    earlier, body_digest=body_digest, bind_body=bind_body, process_now=process_now
-                )
-            superseding = earlier
-    status, error = _admission(message, parse_error, adapter=adapter, config=config)
-    identity = guards.sender_identity(message) if message else ""
-    names_case = bool(message and (message.case_reference or message.reply_token_digest))
     try:
-        with transaction.atomic():
-            moment = now()
-            reference = ""
-            if superseding is not None:
-                released = InboundPayload.objects.filter(
-                    pk=superseding.pk, status=PayloadStatus.FAILED, superseded_at__isnull=True
-                ).update(superseded_at=moment, updated_at=moment)
-                if not released:
-                    raise _SupersedeRaced
-                reference = superseding.reference
-            if reserve_reference and message is not None and not names_case and not reference:
-                reference = registry.allocate_reference(message.received_at or moment)
-            payload = InboundPayload.objects.create(
-                reference=reference,
-                token_digest=(message.new_case_token_digest if message else "") or "",
-                channel=channel,
-                account=account,
-                scope=scope,
-                provider_message_id=provider_id or None,
-                body_digest=body_digest,
-                content_type=raw.content_type,
-                headers=dict(raw.headers),
-                body=raw.body,
-                status=status,
-                error=error,
-                sender_identity=identity,
-                held_until=guards.held_until() if status == PayloadStatus.THROTTLED else None,
-                processed_at=None if carries_message else moment,
-            )
-            if superseding is not None:
-                InboundPayload.objects.filter(pk=superseding.pk).update(superseded_by=payload)
-    except (IntegrityError, _SupersedeRaced):
-        # The same provider id arrived concurrently: the first one stored wins.
-        winner = holding_id()
-        if winner is None:  # pragma: no cover - the winner cannot vanish; be loud if it does
+        payload = payload_store.store_payload(fields=fields, reserve_reference=reserve, at=at)
+    except IntegrityError:
+        earlier = holding_id() if provider_id else None
+        if earlier is None:  # not a provider id held already: a real error, be loud
             raise
-        return _repeat(winner, body_digest=body_digest, bind_body=bind_body, process_now=False)
+        if not _superseded_by_resend(earlier, body_digest=body_digest, bind_body=bind_body):
+            return _repeat(
+                earlier, body_digest=body_digest, bind_body=bind_body, process_now=process_now
+            )
+        try:
+            payload = payload_store.store_superseding(
+                fields=fields, superseding=earlier, reserve_reference=reserve
+            )
+        except (IntegrityError, payload_store.SupersedeRaced):
+            # Another resend superseded it first: the first one stored wins.
+            winner = holding_id()
+            if winner is None:  # pragma: no cover - the winner cannot vanish; be loud if it does
+                raise
+            return _repeat(winner, body_digest=body_digest, bind_body=bind_body, process_now=False)
 
     return _set_on_its_way(payload, message, process_now=process_now)
 

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import CharField, Func, Value
 from django.utils import timezone
 
 from civicdesk.cases.models import ReferenceSequence
@@ -36,8 +37,26 @@ def next_reference(*, at: datetime) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
+def reference_expression(*, at: datetime) -> Func | None:
+    """`next_reference(at=at)` as an SQL expression (PostgreSQL; None elsewhere), for an INSERT
+    that allocates the reference itself: `cases_reference_text` (migration 0008) formats the
+    sequence's next value as `next_reference` does, so one statement stores and numbers."""
+    if connection.vendor != "postgresql":
+        return None
+    prefix = settings.CIVICDESK_REFERENCE_PREFIX
+    year = timezone.localtime(at).year
+    return Func(
+        Value(sequence_name(prefix, year)),
+        Value(prefix),
+        Value(year),
+        function="cases_reference_text",
+        output_field=CharField(),
+    )
+
+
 def _next_from_counter(prefix: str, year: int) -> int:
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: a failure here fails it anyway.
+    with transaction.atomic(savepoint=False):
         number = _increment(prefix, year)
         if number is None:
             ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)

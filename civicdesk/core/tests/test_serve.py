@@ -128,3 +128,12 @@ def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path
         assert "scheduler stopped (exit code 0)" in text
     finally:
         kill_if_alive(seen)
+
+
+def test_the_web_server_runs_as_many_processes_as_asked() -> None:
+    from civicdesk.core.management.commands.serve import server_children
+
+    web = server_children(host="127.0.0.1", port=8000, socket_port=8001, threads=32, workers=3)[0]
+    arguments = web.argv[web.argv.index("--workers") + 1]
+    assert web.name == "web"
+    assert arguments == "3"

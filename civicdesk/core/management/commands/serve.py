@@ -29,6 +29,10 @@ from civicdesk.core.supervision import Child, Supervisor
 
 log = logging.getLogger("civicdesk.serve")
 DEFAULT_THREADS = 32
+# One web process runs Python on one core at a time (the interpreter lock); a second one lets
+# the pages and the API use the second core of a small machine. Past 2 the database and the
+# worker need what is left (docs/deployment.md).
+DEFAULT_WEB_WORKERS = 2
 
 
 class _Stopped(Exception):
@@ -58,6 +62,13 @@ class Command(BaseCommand):
             help="Threads of the web process; more than CIVICDESK_MAX_REQUESTS_IN_FLIGHT, so "
             "that the requests over it are refused quickly with 503 rather than queued.",
         )
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=None,
+            help="Web processes serving PORT (default: CIVICDESK_WEB_WORKERS, else "
+            f"{DEFAULT_WEB_WORKERS}); each keeps its own database pool and admission slots.",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start a task worker.")
         parser.add_argument(
             "--no-scheduler", action="store_true", help="Do not start the scheduler."
@@ -70,6 +81,7 @@ class Command(BaseCommand):
         port: int,
         socket_port: int | None,
         threads: int,
+        web_workers: int | None,
         no_worker: bool,
         no_scheduler: bool,
         **options: Any,
@@ -78,7 +90,13 @@ class Command(BaseCommand):
         if socket_port == port:
             raise CommandError("--socket-port must differ from --port")
         call_command("collectstatic", interactive=False, verbosity=0)
-        children = server_children(host=host, port=port, socket_port=socket_port, threads=threads)
+        if web_workers is None:
+            web_workers = settings.CIVICDESK_WEB_WORKERS or DEFAULT_WEB_WORKERS
+        if web_workers < 1:
+            raise CommandError("--web-workers must be at least 1")
+        children = server_children(
+            host=host, port=port, socket_port=socket_port, threads=threads, workers=web_workers
+        )
         if not no_worker and settings.TASK_BACKEND != "immediate":
             children.append(Child("worker", _command("worker", "--verbosity", "0")))
         if not no_scheduler:
@@ -105,7 +123,9 @@ class Command(BaseCommand):
             log.info("CivicDesk stopped")
 
 
-def server_children(*, host: str, port: int, socket_port: int, threads: int) -> list[Child]:
+def server_children(
+    *, host: str, port: int, socket_port: int, threads: int, workers: int = 1
+) -> list[Child]:
     """The WSGI web process and the ASGI socket process, as supervised children."""
     socket_env = {}
     if not settings.CIVICDESK_SOCKET_URL and not settings.CIVICDESK_SOCKET_PORT:
@@ -123,7 +143,7 @@ def server_children(*, host: str, port: int, socket_port: int, threads: int) -> 
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--blocking-threads",
             str(threads),
             "--no-ws",
