@@ -111,8 +111,8 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 # as needed and shared by its threads; a request that finds none free within POOL_TIMEOUT
 # seconds is answered 503 (core.overload). Budget, against the server's max_connections (100
 # by default, 3 of them reserved for superusers): every process that opens connections counts,
-# so on one machine (1 web process + socket process + worker + scheduler) the defaults allow
-# 4 x 8 = 32; past one machine N web processes add N x 8. See docs/deployment.md; with more
+# so on one machine (2 web processes + socket process + worker + scheduler) the defaults allow
+# 5 x 8 = 40; past one machine N web processes add N x 8. See docs/deployment.md; with more
 # processes than the budget allows, lower the size or put PgBouncer (transaction mode) between.
 DB_POOL_MIN_SIZE = env_int("CIVICDESK_DB_POOL_MIN_SIZE", 1, minimum=0)
 DB_POOL_MAX_SIZE = env_int("CIVICDESK_DB_POOL_MAX_SIZE", 8, minimum=1)
