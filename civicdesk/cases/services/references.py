@@ -13,6 +13,7 @@ counter row, in the caller's transaction (SQLite has one writer at a time anyway
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
@@ -43,8 +44,12 @@ def reference_expression(*, at: datetime) -> Func | None:
     sequence's next value as `next_reference` does, so one statement stores and numbers."""
     if connection.vendor != "postgresql":
         return None
-    prefix = settings.CIVICDESK_REFERENCE_PREFIX
-    year = timezone.localtime(at).year
+    return _reference_text_call(settings.CIVICDESK_REFERENCE_PREFIX, timezone.localtime(at).year)
+
+
+@functools.lru_cache(maxsize=16)
+def _reference_text_call(prefix: str, year: int) -> Func:
+    """Built once per prefix and year (queries copy the expressions they are given)."""
     return Func(
         Value(sequence_name(prefix, year)),
         Value(prefix),
