@@ -293,3 +293,19 @@ def test_an_error_raised_outside_a_view_is_judged_by_its_cause(
     assert response.status_code == status
     assert response["Content-Type"] == content_type
     assert ("Retry-After" in response) is (status == 503)
+
+
+def test_the_error_page_is_in_the_citizens_language() -> None:
+    from django.utils import translation
+
+    from civicdesk.core.overload import server_error
+
+    with translation.override("ro"):
+        page = server_error(RequestFactory().get("/services/"))
+    with translation.override("en"):
+        english = server_error(RequestFactory().get("/services/"))
+
+    assert page.status_code == english.status_code == 500
+    assert "<h1>Ne pare rău, ceva nu a mers bine</h1>" in page.content.decode()
+    assert '<html lang="ro">' in page.content.decode()
+    assert "<h1>Sorry, something went wrong</h1>" in english.content.decode()
