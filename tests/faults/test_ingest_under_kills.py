@@ -25,13 +25,6 @@ from tests.faults.harness import payload_statuses, platform, wait_for_the_queue_
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-# Waits for H2 (payload claims with leases taken over within a minute, and the worker's
-# ingest loop): today a payload left "received" or "processing" by a killed process waits for
-# the sweep's 2 and 10 minute thresholds. Remove once that lands: the drain is then required.
-DRAIN_PENDING_REASON = (
-    "waits for payload leases taken over within a minute (H2): today a payload a killed "
-    "process left behind waits 2-10 minutes for the sweep"
-)
 # Counted from the last kill: "taken over within a minute", and a little for the backlog.
 DRAIN_AFTER_LAST_KILL = 65.0
 
@@ -127,8 +120,7 @@ def test_every_acknowledged_contact_is_one_case_after_web_and_worker_kills(
     assert not InboundPayload.objects.filter(status=PayloadStatus.FAILED).exists(), (
         payload_statuses()
     )
-    if not drained:
-        pytest.xfail(f"{DRAIN_PENDING_REASON}; statuses: {payload_statuses()}")
+    assert drained, payload_statuses()  # payloads a killed process held are taken over
     # Drained: every contact that was stored became its case.
     stored = InboundPayload.objects.filter(channel="api").count()
     assert Case.objects.filter(subject__startswith="Fault test").count() == stored

@@ -94,14 +94,6 @@ def test_one_message_redelivered_20_times_at_once_is_one_payload_one_case_one_ev
     assert [e.body for e in received] == ["The street light outside number 4 is out."]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "waits for H3's admission control (503 with Retry-After when over capacity, bounded "
-        "connections) and H1's acknowledgement after one durable write: today SQLite queues "
-        "the burst and passes, PostgreSQL answers about a third of it with 500"
-    ),
-)
 def test_a_burst_far_above_capacity_is_acknowledged_or_refused_and_nothing_is_lost(
     riverton: Any, tmp_path: Path
 ) -> None:
