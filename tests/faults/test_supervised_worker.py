@@ -1,6 +1,7 @@
-"""`civicdesk serve` under load: its worker killed with SIGKILL twice while deliveries keep
-arriving; the supervisor starts a new one each time, and every delivery is sent, including
-those the killed workers held (their sending lease runs out and the sweep takes them over).
+"""`civicdesk serve` under load: its worker killed with SIGKILL twice, and its scheduler once,
+while deliveries keep arriving; the supervisor starts a new one each time, and every delivery
+is sent, including those the killed workers held (their sending lease runs out and the sweep,
+run by the replacement scheduler once the dead one's lease has expired, takes them over).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from tests.faults.harness import Managed, child_env, free_port, serving
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 WORKER_STARTED = r"INFO civicdesk\.serve: worker started \(pid (\d+)\)"
+SCHEDULER_STARTED = r"INFO civicdesk\.serve: scheduler started \(pid (\d+)\)"
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # The children's sending lease, shortened so that the test waits seconds, not half a minute;
 # the sweep still runs at its real interval (15 s).
 LEASE_SECONDS = 3
+# The scheduler's lease, shortened likewise: a killed scheduler's is taken over after this.
+SCHEDULER_LEASE_SECONDS = 4
 
 
 def _sent() -> int:
@@ -50,14 +54,14 @@ def _queue_continuously(stop: threading.Event, queued: list[int]) -> None:
         connection.close()
 
 
-def _worker_number(serve: Managed, number: int) -> int:
-    """The pid of the `number`th worker serve started, once it has."""
+def _worker_number(serve: Managed, number: int, started: str = WORKER_STARTED) -> int:
+    """The pid of the `number`th worker (or scheduler) serve started, once it has."""
     wait_for(
-        lambda: len(pids_in_log(serve.log, WORKER_STARTED)) >= number,
+        lambda: len(pids_in_log(serve.log, started)) >= number,
         timeout=20,
-        what=f"worker {number} to start",
+        what=f"child {number} to start ({started})",
     )
-    return pids_in_log(serve.log, WORKER_STARTED)[number - 1]
+    return pids_in_log(serve.log, started)[number - 1]
 
 
 def _wait_until_it_sends(who: str) -> None:
@@ -75,12 +79,17 @@ def test_the_supervisor_replaces_a_killed_worker_and_every_delivery_is_sent(
 ) -> None:
     settings.TASKS = DATABASE_TASKS
     port = free_port()
-    env = child_env(tmp_path, CIVICDESK_DELIVERY_LEASE_SECONDS=str(LEASE_SECONDS))
+    env = child_env(
+        tmp_path,
+        CIVICDESK_DELIVERY_LEASE_SECONDS=str(LEASE_SECONDS),
+        CIVICDESK_SCHEDULER_LEASE_SECONDS=str(SCHEDULER_LEASE_SECONDS),
+    )
     serve = Managed("serve", ["serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path)
     stop = threading.Event()
     queued: list[int] = []
     loader = threading.Thread(target=_queue_continuously, args=(stop, queued))
     workers: list[int] = []
+    schedulers: list[int] = []
     try:
         serve.start()
         wait_for(lambda: serving(f"http://127.0.0.1:{port}"), timeout=30, what="serve")
@@ -89,14 +98,19 @@ def test_the_supervisor_replaces_a_killed_worker_and_every_delivery_is_sent(
             workers.append(_worker_number(serve, kill))
             _wait_until_it_sends(f"worker {kill}")
             _kill_and_wait(workers[-1])
+            if kill == 1:  # the scheduler too, while the killed worker's sends wait for a sweep
+                schedulers.append(_worker_number(serve, 1, SCHEDULER_STARTED))
+                _kill_and_wait(schedulers[-1])
+                schedulers.append(_worker_number(serve, 2, SCHEDULER_STARTED))
         workers.append(_worker_number(serve, 3))
         _wait_until_it_sends("the third worker")
         stop.set()
         loader.join(10)
-        # The killed workers' sends: lease (3 s) + the sweep's interval (15 s) at most.
+        # The killed workers' sends: lease (3 s) + the scheduler's lease (4 s) + the sweep's
+        # interval (15 s) at most.
         wait_for(
             lambda: _sent() == len(queued),
-            timeout=LEASE_SECONDS + 15 + 10,
+            timeout=LEASE_SECONDS + SCHEDULER_LEASE_SECONDS + 15 + 10,
             what="every delivery to be sent",
         )
     finally:
@@ -104,11 +118,13 @@ def test_the_supervisor_replaces_a_killed_worker_and_every_delivery_is_sent(
         if loader.is_alive():
             loader.join(10)
         serve.stop()
-        kill_if_alive(workers)
+        kill_if_alive(workers + schedulers)
     text = serve.log.read_text(errors="replace")
     assert len(set(workers)) == 3
     for worker in workers[:2]:
         assert f"worker (pid {worker}) exited with code -9" in text
+    assert len(set(schedulers)) == 2
+    assert f"scheduler (pid {schedulers[0]}) exited with code -9" in text
     assert len(queued) >= 30
     statuses = set(OutboundDelivery.objects.values_list("status", flat=True))
     assert statuses == {DeliveryStatus.SENT}
