@@ -74,8 +74,8 @@ class InboundPayload(TimeStampedModel):
     held_until = models.DateTimeField(null=True, blank=True)
     # The reference the sender was given on acknowledgement, before any case existed (portal
     # and API); the case opened for it takes this reference.
-    # A database default, so that the INSERT returns it: the API's acknowledging INSERT may
-    # allocate it in SQL (see channels.payload_store).
+    # A database default, so that an INSERT that leaves it out returns it (see
+    # channels.payload_store, where the acknowledging INSERT may allocate it in SQL).
     reference = models.CharField(max_length=40, blank=True, db_index=True, db_default="")
     # The digest of the private status link the sender was given, so that the status page
     # can say "received, not yet routed" before the case exists.

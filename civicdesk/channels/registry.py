@@ -215,11 +215,11 @@ def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
 
 # Allocates the reference a contact is given when it is acknowledged, before any case exists
 # (`allocate(at)` -> "RIV-2026-000123"). Set by the domain that numbers cases. It may also
-# give the same allocation as an SQL expression (`expression(at)`, a Django expression, or
-# None where the database cannot), which the INSERT storing the payload evaluates itself:
+# give the same allocation as an SQL expression (`expression(at)` -> (sql, params), or None
+# where the database cannot), which the INSERT storing the payload evaluates itself:
 # acknowledging is then one statement, with no transaction around it.
 ReferenceAllocator = Callable[[datetime], str]
-ReferenceExpression = Callable[[datetime], Any]
+ReferenceExpression = Callable[[datetime], "tuple[str, list[Any]] | None"]
 _reference_allocator: ReferenceAllocator | None = None
 _reference_expression: ReferenceExpression | None = None
 
@@ -238,8 +238,9 @@ def allocate_reference(at: datetime) -> str:
     return _reference_allocator(at)
 
 
-def reference_expression(at: datetime) -> Any | None:
-    """The allocation as an expression for the INSERT itself, or None (allocate it first)."""
+def reference_expression(at: datetime) -> tuple[str, list[Any]] | None:
+    """The allocation as SQL (and its parameters) for the INSERT itself, or None (allocate
+    it first)."""
     if _reference_allocator is None:
         raise RuntimeError("No reference allocator registered: is the cases app installed?")
     return _reference_expression(at) if _reference_expression is not None else None

@@ -13,13 +13,12 @@ counter row, in the caller's transaction (SQLite has one writer at a time anyway
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import CharField, Func, Value
 from django.utils import timezone
 
 from civicdesk.cases.models import ReferenceSequence
@@ -38,25 +37,16 @@ def next_reference(*, at: datetime) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def reference_expression(*, at: datetime) -> Func | None:
-    """`next_reference(at=at)` as an SQL expression (PostgreSQL; None elsewhere), for an INSERT
-    that allocates the reference itself: `cases_reference_text` (migration 0008) formats the
-    sequence's next value as `next_reference` does, so one statement stores and numbers."""
+def reference_expression(*, at: datetime) -> tuple[str, list[Any]] | None:
+    """`next_reference(at=at)` as SQL and its parameters (PostgreSQL; None elsewhere), for an
+    INSERT that allocates the reference itself: `cases_reference_text` (migration 0008)
+    formats the sequence's next value as `next_reference` does, so one statement stores and
+    numbers."""
     if connection.vendor != "postgresql":
         return None
-    return _reference_text_call(settings.CIVICDESK_REFERENCE_PREFIX, timezone.localtime(at).year)
-
-
-@functools.lru_cache(maxsize=16)
-def _reference_text_call(prefix: str, year: int) -> Func:
-    """Built once per prefix and year (queries copy the expressions they are given)."""
-    return Func(
-        Value(sequence_name(prefix, year)),
-        Value(prefix),
-        Value(year),
-        function="cases_reference_text",
-        output_field=CharField(),
-    )
+    prefix = settings.CIVICDESK_REFERENCE_PREFIX
+    year = timezone.localtime(at).year
+    return "cases_reference_text(%s, %s, %s)", [sequence_name(prefix, year), prefix, year]
 
 
 def _next_from_counter(prefix: str, year: int) -> int:

@@ -61,7 +61,8 @@ def test_the_sql_reference_is_formatted_as_python_formats_it(riverton: Any) -> N
     python_made = next_reference(at=at)
     expression = reference_expression(at=at)
     assert expression is not None
-    name, prefix, year = (getattr(value, "value", None) for value in expression.source_expressions)
+    sql, (name, prefix, year) = expression
+    assert sql == "cases_reference_text(%s, %s, %s)"
     with connection.cursor() as cursor:
         cursor.execute("SELECT cases_reference_text(%s, %s, %s)", [name, prefix, year])
         sql_made = cursor.fetchone()[0]
@@ -87,3 +88,29 @@ def test_a_repeat_inside_the_callers_transaction_leaves_that_transaction_usable(
         assert InboundPayload.objects.filter(pk=first.payload.pk).exists()
     assert InboundPayload.objects.count() == 1
     assert json.loads(bytes(InboundPayload.objects.get().body))["id"] == "repeated-1"
+
+
+@pytest.mark.postgres_only
+def test_the_numbering_insert_stores_every_column_as_the_orm_would(riverton: Any) -> None:
+    from civicdesk.channels.contracts import RawPayload
+
+    body = json.dumps({"from": "ana@mail.example", "text": "Bună ziua — ș ț", "id": "x-1"})
+    raw = RawPayload(
+        body=body.encode(), content_type="application/json", headers={"User-Agent": "ț/1"}
+    )
+    before = now()
+    acceptance = accept_inbound(channel="console", raw=raw, reserve_reference=True)
+    in_memory = acceptance.payload
+    stored = InboundPayload.objects.get(pk=in_memory.pk)
+
+    assert not in_memory._state.adding
+    for field in InboundPayload._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(in_memory, field.attname), field.name
+    assert bytes(stored.body) == body.encode()
+    assert stored.headers == {"User-Agent": "ț/1"}
+    assert stored.provider_message_id == "x-1"
+    assert stored.channel == "console"
+    assert stored.status == "received"
+    assert stored.created_at >= before
+    assert stored.updated_at >= before
+    assert stored.reference.startswith("RIV-")
