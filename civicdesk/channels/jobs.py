@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from civicdesk.channels.services import poll_accounts, process_waiting, sweep
+from civicdesk.channels.webhooks import forget_old_replay_keys
 from civicdesk.core.loops import work_loop
 from civicdesk.core.periodic import periodic_job
 
@@ -16,6 +17,12 @@ def sweep_left_behind() -> None:
     payloads whose sender's window has passed. Every 15 s: with the 30 s sending lease, a
     delivery left by a dead worker is taken over within 45 s."""
     sweep()
+
+
+@periodic_job(every=timedelta(minutes=5), name="channels.forget_replay_keys")
+def forget_replay_keys() -> None:
+    """Forget webhook replay keys too old to matter (kept for twice the freshness window)."""
+    forget_old_replay_keys()
 
 
 @periodic_job(every=timedelta(minutes=1), name="channels.poll")

@@ -65,12 +65,17 @@ def replay_tolerance() -> timedelta:
     return timedelta(seconds=settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS)
 
 
+def forget_old_replay_keys() -> int:
+    """Forget the replay keys kept for twice the window (a key is kept for as long as its
+    timestamp could still pass check_fresh); returns how many. A periodic job, so that a
+    webhook's request only ever adds its key."""
+    cutoff = now() - 2 * replay_tolerance()
+    return SeenWebhook.objects.filter(seen_at__lt=cutoff).delete()[0]
+
+
 def _remember(account: ChannelAccount, key: str) -> bool:
-    """Whether the replay key is new (and now remembered); old keys are purged."""
+    """Whether the replay key is new (and now remembered)."""
     moment = now()
-    # Twice the window: a key is kept for as long as its timestamp could still pass check_fresh.
-    window = replay_tolerance()
-    SeenWebhook.objects.filter(account=account, seen_at__lt=moment - 2 * window).delete()
     digest = hashlib.sha256(key.encode()).hexdigest()
     try:
         with transaction.atomic():

@@ -233,3 +233,25 @@ def test_credential_headers_are_not_stored_with_the_payload(
     assert stored["x-request-id"] == "r-1"
     assert stored["x-acme-signature"] == raw.headers["X-Acme-Signature"]
     assert {"authorization", "proxy-authorization", "cookie"} & stored.keys() == set()
+
+
+def test_old_replay_keys_are_forgotten_by_a_periodic_job_not_by_each_webhook(
+    client: Client, account: ChannelAccount, settings: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from civicdesk.channels.jobs import forget_replay_keys
+
+    settings.CIVICDESK_WEBHOOK_TOLERANCE_SECONDS = 60
+    assert _post(client, account, signed(BODY)).status_code == 200  # type: ignore[attr-defined]
+    SeenWebhook.objects.update(seen_at=SeenWebhook.objects.get().seen_at - timedelta(seconds=121))
+    with CaptureQueriesContext(connection) as context:
+        other = signed(_message("a second message"))
+        assert _post(client, account, other).status_code == 200  # type: ignore[attr-defined]
+    assert not [q for q in context.captured_queries if q["sql"].startswith("DELETE")]
+    assert SeenWebhook.objects.count() == 2
+
+    forget_replay_keys()
+
+    assert SeenWebhook.objects.count() == 1  # the one older than twice the window
