@@ -131,9 +131,12 @@ def _claimable(moment: object) -> Q:
 
 def _blocks_later(moment: object) -> Q:
     """A payload that is not claimable now holds its sender's later ones back: it waits out a
-    backoff, or another worker is processing it."""
-    return Q(status=PayloadStatus.RECEIVED, not_before__gt=moment) | Q(
-        status=PayloadStatus.PROCESSING, lease_expires_at__gte=moment
+    backoff, another worker is processing it, or it is throttled (until the sweep or a person
+    releases it: a later message must not reach the case before it)."""
+    return (
+        Q(status=PayloadStatus.RECEIVED, not_before__gt=moment)
+        | Q(status=PayloadStatus.PROCESSING, lease_expires_at__gte=moment)
+        | Q(status=PayloadStatus.THROTTLED)
     )
 
 
@@ -141,9 +144,9 @@ def claim_waiting(*, limit: int, holder: str) -> list[int]:
     """Claim up to `limit` payloads for `holder`, oldest first, per-sender order kept; their
     ids in arrival order. One short transaction of four statements.
 
-    The senders held back are read first (few: those with a payload another worker is on, or
-    one waiting out a backoff), so the claim itself is a plain range scan of the waiting
-    payloads in id order, whatever the table's statistics say.
+    The senders held back are read first (few: those with a payload another worker is on, one
+    waiting out a backoff, or one throttled), so the claim itself is a plain range scan of the
+    waiting payloads in id order, whatever the table's statistics say.
     """
     moment = now()
     with transaction.atomic():

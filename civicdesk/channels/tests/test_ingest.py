@@ -305,3 +305,30 @@ def test_two_workers_process_every_payload_once_in_order_per_sender(
         ids = sorted(p.pk for p in payloads if p.sender_identity == f"email:{sender}")
         case = Case.objects.get(reference=InboundPayload.objects.get(pk=ids[0]).result_reference)
         assert messages_of(case) == ids
+
+
+@pytest.mark.django_db
+def test_a_throttled_message_holds_its_senders_later_ones_back_until_released(
+    riverton: Any, loop_backend: None
+) -> None:
+    from civicdesk.channels.services import sweep
+
+    early = stored("jo@mail.example", "First")
+    # Over the sender's limit when it came; its window has passed, the sweep has not run yet.
+    InboundPayload.objects.filter(pk=early.pk).update(
+        status=PayloadStatus.THROTTLED, held_until=timezone.now() - timedelta(seconds=1)
+    )
+    late = stored("jo@mail.example", "Second")
+    someone_else = stored("al@mail.example", "Other")
+
+    assert process_waiting(limit=50) == 1  # only the other sender's
+    late.refresh_from_db()
+    assert late.status == PayloadStatus.RECEIVED
+    someone_else.refresh_from_db()
+    assert someone_else.status == PayloadStatus.PROCESSED
+
+    sweep()  # releases the throttled one: processed first, in arrival order
+    assert process_waiting(limit=50) == 2
+    early.refresh_from_db()
+    assert early.status == PayloadStatus.PROCESSED
+    assert messages_of(Case.objects.get(reference=early.result_reference)) == [early.pk, late.pk]
