@@ -332,3 +332,46 @@ def test_a_throttled_message_holds_its_senders_later_ones_back_until_released(
     early.refresh_from_db()
     assert early.status == PayloadStatus.PROCESSED
     assert messages_of(Case.objects.get(reference=early.result_reference)) == [early.pk, late.pk]
+
+
+def _reference_taken_by_another_case() -> tuple[InboundPayload, Case]:
+    """A payload whose reserved reference another contact's case already has (numbered twice:
+    an old process still counting on the counter row during a deploy, a counter reset)."""
+    first = accept_inbound(channel="portal", raw=portal_payload(), reserve_reference=True).payload
+    assert process_waiting() == 1
+    other_case = Case.objects.get(reference=first.reference)
+    payload = accept_inbound(
+        channel="portal",
+        raw=portal_payload(email="al@mail.example", description="A pothole on Mill Lane"),
+        reserve_reference=True,
+    ).payload
+    InboundPayload.objects.filter(pk=payload.pk).update(reference=first.reference)
+    return payload, other_case
+
+
+def _assert_opened_its_own_case(payload: InboundPayload, other_case: Case) -> None:
+    payload.refresh_from_db()
+    assert payload.status == PayloadStatus.PROCESSED
+    assert payload.result_reference != other_case.reference  # not someone else's case
+    case = Case.objects.get(reference=payload.result_reference)
+    assert messages_of(case) == [payload.pk]  # what the citizen wrote is on a case
+    assert case.citizen_id != other_case.citizen_id
+    assert not CaseEvent.objects.filter(case=other_case, payload_id=payload.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_reference_another_case_took_opens_a_case_of_its_own_in_a_batch(
+    riverton: Any, loop_backend: None
+) -> None:
+    payload, other_case = _reference_taken_by_another_case()
+    assert process_waiting() == 1
+    _assert_opened_its_own_case(payload, other_case)
+
+
+@pytest.mark.django_db
+def test_a_reference_another_case_took_opens_a_case_of_its_own_one_by_one(
+    riverton: Any, loop_backend: None
+) -> None:
+    payload, other_case = _reference_taken_by_another_case()
+    process_payload(payload_id=payload.pk)
+    _assert_opened_its_own_case(payload, other_case)
