@@ -44,6 +44,7 @@ from django.db.models import F, Min, Q
 
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import InboundMessage, RawPayload
+from civicdesk.channels.guards import storable_text
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.channels.registry import InboundOutcome
 from civicdesk.core.clock import now
@@ -108,9 +109,10 @@ def handle_payload(payload: InboundPayload, message: InboundMessage | None) -> I
 
 
 def failure_text(exc: BaseException) -> str:
-    """What a permanent failure records on the payload: the reason first, then where."""
+    """What a permanent failure records on the payload: the reason first, then where. A
+    reason quoting what was sent may hold a NUL; it is recorded without."""
     detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
-    return f"{detail}\n\n{traceback.format_exc(limit=8)}"
+    return storable_text(f"{detail}\n\n{traceback.format_exc(limit=8)}")
 
 
 def backoff(attempts: int) -> timedelta:

@@ -375,3 +375,40 @@ def test_a_reference_another_case_took_opens_a_case_of_its_own_one_by_one(
     payload, other_case = _reference_taken_by_another_case()
     process_payload(payload_id=payload.pk)
     _assert_opened_its_own_case(payload, other_case)
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_senders_address_or_id_is_stored_and_fails_visibly(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL cannot store NUL in text: a channel delivering one used to get a 500, the
+    # payload never stored, and its provider retrying for ever.
+    monkeypatch.setattr(type(registry.adapter_for("console")), "rate_limited", True)
+    raw = console_payload(**{"from": "jo\x00@mail.example", "id": "m\x001", "text": "Lamp out"})
+    acceptance = accept_inbound(channel="console", raw=raw)
+    assert acceptance.payload.pk is not None
+    assert accept_inbound(channel="console", raw=raw).is_duplicate  # the same id, once
+    process_waiting()
+    acceptance.payload.refresh_from_db()
+    assert acceptance.payload.status in (PayloadStatus.PROCESSED, PayloadStatus.FAILED)
+
+
+@pytest.mark.django_db
+def test_a_failure_whose_reason_holds_a_nul_is_recorded_not_retried_for_ever(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from civicdesk.core.errors import DomainError
+
+    bad = stored("jo@mail.example", "First")
+    good = stored("al@mail.example", "Second")
+
+    def handler(message: Any, **keywords: Any) -> Any:
+        raise DomainError("No case RIV-2026-\x00.")  # a reason quoting what was sent
+
+    monkeypatch.setattr(registry, "_inbound_handler", handler)
+    monkeypatch.setattr(registry, "_batch_handler", None)
+    assert process_waiting() == 2
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert (bad.status, good.status) == (PayloadStatus.FAILED, PayloadStatus.FAILED)
+    assert bad.error.startswith("No case RIV-2026-")
