@@ -16,7 +16,9 @@ lease finds them taken over and does nothing), then one savepoint per payload: a
 fails permanently (DomainError, a payload that cannot be parsed) rolls back alone and is
 recorded failed with its error, replayable; the others commit. Their statuses are written in
 one UPDATE at the end, live updates leave as one outbox write after commit, and catalogue,
-queue and policy lookups are read once per batch (`core.memo`).
+queue and policy lookups are read once per batch (`core.memo`). A batch that fails outside its
+payloads (a write of the batch's own) is processed again one payload per transaction, so that
+it never stays claimed, taken again after every lease ahead of everything behind it.
 
 Temporary faults (`core.transient.is_transient`: a locked SQLite database, a deadlock, a lost
 connection) roll the whole batch back and put its payloads back to received with the attempt
@@ -194,7 +196,16 @@ def process_waiting(limit: int = 50) -> int:
     if not ids:
         return 0
     try:
-        return _process_claimed(ids, holder=holder)
+        try:
+            return _process_claimed(ids, holder=holder)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # Not one payload's fault (those are recorded in their savepoints): left claimed,
+            # the batch would be taken again after every lease, ahead of everything else.
+            logger.exception("A batch of %d payloads failed; processed one by one", len(ids))
+            _process_alone(ids, holder=holder)
+            return len(ids)
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -272,6 +283,40 @@ def _process_claimed(ids: list[int], *, holder: str) -> int:
         for payload in failed:
             publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
     return len(payloads)
+
+
+def _process_alone(ids: list[int], *, holder: str) -> None:
+    """Each claimed payload in a transaction of its own, its outcome saved by itself: one that
+    still cannot be processed is recorded failed (replayable), and the others go on."""
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                payload = (
+                    InboundPayload.objects.select_for_update()
+                    .filter(pk=pk, claimed_by=holder, status=PayloadStatus.PROCESSING)
+                    .first()
+                )
+                if payload is None:
+                    continue  # taken over meanwhile
+                _process_one(payload)
+                payload.save(update_fields=_STATUS_FIELDS)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            logger.exception("Inbound payload %s failed", pk)
+            mine = InboundPayload.objects.filter(pk=pk, claimed_by=holder)
+            channel = mine.values_list("channel", flat=True).first() or ""
+            mine.update(
+                status=PayloadStatus.FAILED,
+                error=failure_text(exc),
+                claimed_by="",
+                lease_expires_at=None,
+                updated_at=now(),
+            )
+            publish("payload.failed", {"payload_id": pk, "channel": channel})
+            continue
+        if payload.status == PayloadStatus.FAILED:
+            publish("payload.failed", {"payload_id": pk, "channel": payload.channel})
 
 
 def _process_together(payloads: list[InboundPayload]) -> set[int]:

@@ -412,3 +412,21 @@ def test_a_failure_whose_reason_holds_a_nul_is_recorded_not_retried_for_ever(
     good.refresh_from_db()
     assert (bad.status, good.status) == (PayloadStatus.FAILED, PayloadStatus.FAILED)
     assert bad.error.startswith("No case RIV-2026-")
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_outside_its_payloads_goes_one_by_one_instead_of_for_ever(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payloads = [stored(f"s{n}@mail.example", f"message {n}") for n in range(3)]
+
+    def broken(batch: list[InboundPayload]) -> None:
+        raise RuntimeError("a bug in writing the batch's statuses")
+
+    monkeypatch.setattr(ingest, "_record_outcomes", broken)
+    # Not claimed for ever (taken again after each lease, ahead of everything behind it):
+    # each payload is processed alone, its outcome recorded.
+    assert process_waiting() == 3
+    rows = InboundPayload.objects.filter(pk__in=[p.pk for p in payloads])
+    assert {(r.status, r.claimed_by) for r in rows} == {(PayloadStatus.PROCESSED, "")}
+    assert Case.objects.count() == 3
