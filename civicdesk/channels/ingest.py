@@ -65,6 +65,9 @@ RENEW_AFTER = LEASE.total_seconds() / 3
 # Backoff after a temporary fault: doubling from BACKOFF_FIRST, at most BACKOFF_MAX.
 BACKOFF_FIRST = timedelta(seconds=0.5)
 BACKOFF_MAX = timedelta(seconds=30)
+# A payload put back this many times in a row (some minutes of backoff) is logged as an
+# error: still retried, but a fault that lasts needs a person.
+LOUD_AFTER_ATTEMPTS = 12
 # Any fixed 64-bit number: the advisory lock that serialises the claim step on PostgreSQL.
 CLAIM_LOCK_KEY = 0x43_44_49_4E_47_45_53_54  # "CDINGEST"
 
@@ -211,22 +214,32 @@ def process_waiting(limit: int = 50) -> int:
             raise
         fault = exc
         logger.warning("Batch of %d payloads hit a temporary fault; retried: %s", len(ids), exc)
-        retry_transient(
+        tries = retry_transient(
             lambda: put_back(ids, holder=holder, reason=fault), what="putting a batch back"
         )
+        if tries >= LOUD_AFTER_ATTEMPTS:
+            # Retried still, and never failed; but a fault this lasting (a full disk, a server
+            # down) needs a person, so it is said as an error.
+            logger.error(
+                "Payloads have met a temporary fault %d times in a row and wait to be retried; "
+                "check the database: %r",
+                tries,
+                fault,
+            )
         raise
 
 
 def put_back(ids: list[int], *, holder: str, reason: BaseException) -> int:
     """Return claimed payloads to the waiting line after a temporary fault (never failed),
-    each not to be tried again before its backoff has passed."""
+    each not to be tried again before its backoff has passed; the most tries any of them has
+    had."""
     moment = now()
-    backoffs = {
-        pk: moment + backoff(attempts)
-        for pk, attempts in InboundPayload.objects.filter(
+    attempts = dict(
+        InboundPayload.objects.filter(
             pk__in=ids, claimed_by=holder, status=PayloadStatus.PROCESSING
         ).values_list("pk", "attempts")
-    }
+    )
+    backoffs = {pk: moment + backoff(tries) for pk, tries in attempts.items()}
     rows = [
         InboundPayload(
             pk=pk,
@@ -240,7 +253,8 @@ def put_back(ids: list[int], *, holder: str, reason: BaseException) -> int:
         for pk, until in backoffs.items()
     ]
     fields = ["status", "error", "claimed_by", "lease_expires_at", "not_before", "updated_at"]
-    return InboundPayload.objects.bulk_update(rows, fields)
+    InboundPayload.objects.bulk_update(rows, fields)
+    return max(attempts.values(), default=0)
 
 
 class _Lease:

@@ -430,3 +430,33 @@ def test_a_batch_that_fails_outside_its_payloads_goes_one_by_one_instead_of_for_
     rows = InboundPayload.objects.filter(pk__in=[p.pk for p in payloads])
     assert {(r.status, r.claimed_by) for r in rows} == {(PayloadStatus.PROCESSED, "")}
     assert Case.objects.count() == 3
+
+
+class _DiskFull(Exception):
+    sqlstate = "53100"  # PostgreSQL's disk_full
+
+
+@pytest.mark.django_db
+def test_a_temporary_fault_that_lasts_is_logged_as_an_error_and_still_retried(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    payload = stored("jo@mail.example", "Lamp out")
+
+    def handler(message: Any, **keywords: Any) -> Any:
+        raise OperationalError("could not extend file: No space left on device") from _DiskFull()
+
+    monkeypatch.setattr(registry, "_inbound_handler", handler)
+    monkeypatch.setattr(registry, "_batch_handler", None)
+    with pytest.raises(OperationalError):
+        process_waiting()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # once: it may pass
+
+    InboundPayload.objects.filter(pk=payload.pk).update(
+        attempts=ingest.LOUD_AFTER_ATTEMPTS, not_before=None
+    )
+    with pytest.raises(OperationalError):
+        process_waiting()
+    payload.refresh_from_db()
+    assert payload.status == PayloadStatus.RECEIVED  # still retried, never failed
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("No space left on device" in text for text in errors)
