@@ -147,9 +147,33 @@ def _blocks_later(moment: object) -> Q:
     )
 
 
+def _in_hand_past_lease(moment: object) -> dict[str, int]:
+    """PostgreSQL: the first payload per sender whose lease ran out while a batch still holds
+    it (its row lock: the batch renews its lease inside its own transaction, where no other
+    worker sees the renewal). Its sender's later payloads wait for it, as for any claim."""
+    expired = (
+        InboundPayload.objects.filter(status=PayloadStatus.PROCESSING)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=moment))
+        .exclude(sender_identity="")
+    )
+    senders = dict(expired.values_list("id", "sender_identity"))
+    if not senders:
+        return {}
+    free = set(
+        expired.filter(pk__in=list(senders))
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("id", flat=True)
+    )
+    first: dict[str, int] = {}
+    for pk in sorted(set(senders) - free):
+        first.setdefault(senders[pk], pk)
+    return first
+
+
 def claim_waiting(*, limit: int, holder: str) -> list[int]:
     """Claim up to `limit` payloads for `holder`, oldest first, per-sender order kept; their
-    ids in arrival order. One short transaction of four statements.
+    ids in arrival order. One short transaction of four statements (on PostgreSQL, one more
+    when some claim's lease has run out, to tell a dead worker's from a batch still at work).
 
     The senders held back are read first (few: those with a payload another worker is on, one
     waiting out a backoff, or one throttled), so the claim itself is a plain range scan of the
@@ -160,15 +184,18 @@ def claim_waiting(*, limit: int, holder: str) -> list[int]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_KEY])
-        held = (
+        held = dict(
             InboundPayload.objects.filter(_blocks_later(moment))
             .exclude(sender_identity="")
             .values("sender_identity")
             .annotate(first=Min("id"))
             .values_list("sender_identity", "first")
         )
+        if connection.vendor == "postgresql":
+            for sender, first in _in_hand_past_lease(moment).items():
+                held[sender] = min(first, held.get(sender, first))
         held_back = Q(pk__in=[])
-        for sender, first in held:
+        for sender, first in held.items():
             held_back |= Q(sender_identity=sender, id__gt=first)
         candidates = (
             InboundPayload.objects.filter(_claimable(moment)).exclude(held_back).order_by("id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -460,3 +461,41 @@ def test_a_temporary_fault_that_lasts_is_logged_as_an_error_and_still_retried(
     assert payload.status == PayloadStatus.RECEIVED  # still retried, never failed
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("No space left on device" in text for text in errors)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_still_at_work_past_its_lease_holds_its_senders_later_messages_back(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lease is renewed inside the batch's transaction, so other workers see it expire
+    # while the batch still holds its rows: they must not take the sender's next message.
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent claims are PostgreSQL's (SQLite has one writer)")
+    monkeypatch.setattr(ingest, "LEASE", timedelta(seconds=0.5))
+    monkeypatch.setattr(registry, "_batch_handler", None)
+    first = stored("jo@mail.example", "First")
+    real = registry.inbound_handler()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(message: Any, **keywords: Any) -> Any:
+        inside.set()
+        release.wait(10)
+        return real(message, **keywords)
+
+    monkeypatch.setattr(registry, "_inbound_handler", slow)
+    slow_worker = threading.Thread(target=in_thread(lambda: process_waiting(limit=10)))
+    slow_worker.start()
+    try:
+        assert inside.wait(10)
+        monkeypatch.setattr(registry, "_inbound_handler", real)
+        second = stored("jo@mail.example", "Second")
+        time.sleep(1)  # the slow batch's lease has run out; it is still at work
+        assert process_waiting(limit=10) == 0
+        second.refresh_from_db()
+        assert second.status == PayloadStatus.RECEIVED
+    finally:
+        release.set()
+        slow_worker.join(20)
+    assert process_waiting(limit=10) == 1
+    first.refresh_from_db()
+    assert messages_of(Case.objects.get(reference=first.result_reference)) == [first.pk, second.pk]
