@@ -7,6 +7,7 @@ transaction: any error rolls everything back and leaves the payload failed and r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,7 +17,11 @@ from django.db import transaction
 
 from civicdesk.cases.kernels.status import ACCEPTS_CONTACT
 from civicdesk.cases.models import Case
-from civicdesk.cases.selectors import case_by_reference, case_by_status_token_digest
+from civicdesk.cases.selectors import (
+    case_by_reference,
+    case_by_status_token_digest,
+    references_opened_by,
+)
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
     from civicdesk.catalogue.models import Service
     from civicdesk.citizens.models import Citizen
 
+logger = logging.getLogger(__name__)
+
 
 def handle_inbound_message(
     message: InboundMessage,
@@ -55,8 +62,19 @@ def handle_inbound_message(
     (the same payload processed twice) is answered as it stands.
     """
     names_case = bool(message.case_reference or message.reply_token_digest)
+    reserved = bool(reference)
     if reference and not names_case and Case.objects.filter(reference=reference).exists():
-        return InboundOutcome(case_reference=reference, opened=False, joined=False)
+        if payload_id is None or references_opened_by([(reference, payload_id)]):
+            return InboundOutcome(case_reference=reference, opened=False, joined=False)
+        # Another contact's case has it (a reference handed out twice): this message still
+        # becomes a case, under a new reference, rather than vanish as "processed".
+        logger.error(
+            "Reference %s reserved for payload %s belongs to another case; opening the "
+            "payload's case under a new reference",
+            reference,
+            payload_id,
+        )
+        reference = ""
     # No savepoint of its own: the caller's transaction (and the framework's savepoint per
     # payload) rolls everything back on an error.
     with transaction.atomic(savepoint=False):
@@ -73,7 +91,7 @@ def handle_inbound_message(
                 language=message.language,
                 channel=message.channel,
             )
-            threads = _threads(message) and not reference
+            threads = _threads(message) and not reserved
             case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
                 case = _open_new_case(

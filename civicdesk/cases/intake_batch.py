@@ -18,6 +18,7 @@ from datetime import datetime
 from civicdesk.cases.events import CaseChange, MessageReceived
 from civicdesk.cases.intake import new_case_for
 from civicdesk.cases.models import Case
+from civicdesk.cases.selectors import references_opened_by
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
 from civicdesk.channels.selectors import sender_identity
@@ -64,12 +65,17 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
             "reference", flat=True
         )
     )
+    processed = references_opened_by(
+        [(i.reference, i.payload_id) for i in candidates if i.reference in used]
+    )
     outcomes: dict[int, InboundOutcome] = {}
     plans: list[_Plan] = []
     for item in candidates:
-        if item.reference in used:
+        if (item.reference, item.payload_id) in processed:
             # Processed before (a second processing): answered as it stands, nothing written.
             outcomes[item.payload_id] = InboundOutcome(case_reference=item.reference)
+        elif item.reference in used:
+            pass  # another contact's case has the reference: the one-by-one handler says so
         elif (plan := _plan(item)) is not None:
             plans.append(plan)
         # else invalid: left to the one-by-one handler, which records why

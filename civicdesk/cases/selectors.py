@@ -151,6 +151,19 @@ def case_by_reference(reference: str) -> Case | None:
     )
 
 
+def references_opened_by(pairs: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which (reference, payload id) pairs name a case holding an entry from that payload: the
+    payload was processed already. A case under the reference without one is another
+    contact's (the reference was handed out twice)."""
+    if not pairs:
+        return set()
+    rows = CaseEvent.objects.filter(
+        case__reference__in={reference for reference, _ in pairs},
+        payload_id__in={payload_id for _, payload_id in pairs},
+    ).values_list("case__reference", "payload_id")
+    return set(rows) & set(pairs)
+
+
 def timeline(*, case: Case, public_only: bool) -> QuerySet[CaseEvent]:
     """The case's entries in order. `public_only`: what its citizen may see (rows stored public,
     and never a note, whatever a row says); `cases.presenters` checks the kind once more."""

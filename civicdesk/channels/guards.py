@@ -16,13 +16,19 @@ from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.core.clock import now
 
 
+def storable_text(text: str) -> str:
+    """`text` with any NUL replaced: PostgreSQL cannot store one in a text column (nor compare
+    one), and a write that fails for it would fail again on every try."""
+    return text.replace("\x00", "\ufffd")
+
+
 def sender_identity(message: InboundMessage) -> str:
     """The sender's first contact as "kind:value" ("" for an anonymous message): what the
     rate limit counts by."""
     if not message.sender:
         return ""
     first = message.sender[0]
-    return f"{first.kind}:{first.value}"[:300]
+    return storable_text(f"{first.kind}:{first.value}"[:300])
 
 
 def rate_window() -> timedelta:

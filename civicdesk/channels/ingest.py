@@ -16,7 +16,9 @@ lease finds them taken over and does nothing), then one savepoint per payload: a
 fails permanently (DomainError, a payload that cannot be parsed) rolls back alone and is
 recorded failed with its error, replayable; the others commit. Their statuses are written in
 one UPDATE at the end, live updates leave as one outbox write after commit, and catalogue,
-queue and policy lookups are read once per batch (`core.memo`).
+queue and policy lookups are read once per batch (`core.memo`). A batch that fails outside its
+payloads (a write of the batch's own) is processed again one payload per transaction, so that
+it never stays claimed, taken again after every lease ahead of everything behind it.
 
 Temporary faults (`core.transient.is_transient`: a locked SQLite database, a deadlock, a lost
 connection) roll the whole batch back and put its payloads back to received with the attempt
@@ -44,6 +46,7 @@ from django.db.models import F, Min, Q
 
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import InboundMessage, RawPayload
+from civicdesk.channels.guards import storable_text
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.channels.registry import InboundOutcome
 from civicdesk.core.clock import now
@@ -62,6 +65,9 @@ RENEW_AFTER = LEASE.total_seconds() / 3
 # Backoff after a temporary fault: doubling from BACKOFF_FIRST, at most BACKOFF_MAX.
 BACKOFF_FIRST = timedelta(seconds=0.5)
 BACKOFF_MAX = timedelta(seconds=30)
+# A payload put back this many times in a row (some minutes of backoff) is logged as an
+# error: still retried, but a fault that lasts needs a person.
+LOUD_AFTER_ATTEMPTS = 12
 # Any fixed 64-bit number: the advisory lock that serialises the claim step on PostgreSQL.
 CLAIM_LOCK_KEY = 0x43_44_49_4E_47_45_53_54  # "CDINGEST"
 
@@ -108,9 +114,10 @@ def handle_payload(payload: InboundPayload, message: InboundMessage | None) -> I
 
 
 def failure_text(exc: BaseException) -> str:
-    """What a permanent failure records on the payload: the reason first, then where."""
+    """What a permanent failure records on the payload: the reason first, then where. A
+    reason quoting what was sent may hold a NUL; it is recorded without."""
     detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
-    return f"{detail}\n\n{traceback.format_exc(limit=8)}"
+    return storable_text(f"{detail}\n\n{traceback.format_exc(limit=8)}")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -131,34 +138,64 @@ def _claimable(moment: object) -> Q:
 
 def _blocks_later(moment: object) -> Q:
     """A payload that is not claimable now holds its sender's later ones back: it waits out a
-    backoff, or another worker is processing it."""
-    return Q(status=PayloadStatus.RECEIVED, not_before__gt=moment) | Q(
-        status=PayloadStatus.PROCESSING, lease_expires_at__gte=moment
+    backoff, another worker is processing it, or it is throttled (until the sweep or a person
+    releases it: a later message must not reach the case before it)."""
+    return (
+        Q(status=PayloadStatus.RECEIVED, not_before__gt=moment)
+        | Q(status=PayloadStatus.PROCESSING, lease_expires_at__gte=moment)
+        | Q(status=PayloadStatus.THROTTLED)
     )
+
+
+def _in_hand_past_lease(moment: object) -> dict[str, int]:
+    """PostgreSQL: the first payload per sender whose lease ran out while a batch still holds
+    it (its row lock: the batch renews its lease inside its own transaction, where no other
+    worker sees the renewal). Its sender's later payloads wait for it, as for any claim."""
+    expired = (
+        InboundPayload.objects.filter(status=PayloadStatus.PROCESSING)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=moment))
+        .exclude(sender_identity="")
+    )
+    senders = dict(expired.values_list("id", "sender_identity"))
+    if not senders:
+        return {}
+    free = set(
+        expired.filter(pk__in=list(senders))
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("id", flat=True)
+    )
+    first: dict[str, int] = {}
+    for pk in sorted(set(senders) - free):
+        first.setdefault(senders[pk], pk)
+    return first
 
 
 def claim_waiting(*, limit: int, holder: str) -> list[int]:
     """Claim up to `limit` payloads for `holder`, oldest first, per-sender order kept; their
-    ids in arrival order. One short transaction of four statements.
+    ids in arrival order. One short transaction of four statements (on PostgreSQL, one more
+    when some claim's lease has run out, to tell a dead worker's from a batch still at work).
 
-    The senders held back are read first (few: those with a payload another worker is on, or
-    one waiting out a backoff), so the claim itself is a plain range scan of the waiting
-    payloads in id order, whatever the table's statistics say.
+    The senders held back are read first (few: those with a payload another worker is on, one
+    waiting out a backoff, or one throttled), so the claim itself is a plain range scan of the
+    waiting payloads in id order, whatever the table's statistics say.
     """
     moment = now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_KEY])
-        held = (
+        held = dict(
             InboundPayload.objects.filter(_blocks_later(moment))
             .exclude(sender_identity="")
             .values("sender_identity")
             .annotate(first=Min("id"))
             .values_list("sender_identity", "first")
         )
+        if connection.vendor == "postgresql":
+            for sender, first in _in_hand_past_lease(moment).items():
+                held[sender] = min(first, held.get(sender, first))
         held_back = Q(pk__in=[])
-        for sender, first in held:
+        for sender, first in held.items():
             held_back |= Q(sender_identity=sender, id__gt=first)
         candidates = (
             InboundPayload.objects.filter(_claimable(moment)).exclude(held_back).order_by("id")
@@ -189,28 +226,47 @@ def process_waiting(limit: int = 50) -> int:
     if not ids:
         return 0
     try:
-        return _process_claimed(ids, holder=holder)
+        try:
+            return _process_claimed(ids, holder=holder)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # Not one payload's fault (those are recorded in their savepoints): left claimed,
+            # the batch would be taken again after every lease, ahead of everything else.
+            logger.exception("A batch of %d payloads failed; processed one by one", len(ids))
+            _process_alone(ids, holder=holder)
+            return len(ids)
     except Exception as exc:
         if not is_transient(exc):
             raise
         fault = exc
         logger.warning("Batch of %d payloads hit a temporary fault; retried: %s", len(ids), exc)
-        retry_transient(
+        tries = retry_transient(
             lambda: put_back(ids, holder=holder, reason=fault), what="putting a batch back"
         )
+        if tries >= LOUD_AFTER_ATTEMPTS:
+            # Retried still, and never failed; but a fault this lasting (a full disk, a server
+            # down) needs a person, so it is said as an error.
+            logger.error(
+                "Payloads have met a temporary fault %d times in a row and wait to be retried; "
+                "check the database: %r",
+                tries,
+                fault,
+            )
         raise
 
 
 def put_back(ids: list[int], *, holder: str, reason: BaseException) -> int:
     """Return claimed payloads to the waiting line after a temporary fault (never failed),
-    each not to be tried again before its backoff has passed."""
+    each not to be tried again before its backoff has passed; the most tries any of them has
+    had."""
     moment = now()
-    backoffs = {
-        pk: moment + backoff(attempts)
-        for pk, attempts in InboundPayload.objects.filter(
+    attempts = dict(
+        InboundPayload.objects.filter(
             pk__in=ids, claimed_by=holder, status=PayloadStatus.PROCESSING
         ).values_list("pk", "attempts")
-    }
+    )
+    backoffs = {pk: moment + backoff(tries) for pk, tries in attempts.items()}
     rows = [
         InboundPayload(
             pk=pk,
@@ -224,7 +280,8 @@ def put_back(ids: list[int], *, holder: str, reason: BaseException) -> int:
         for pk, until in backoffs.items()
     ]
     fields = ["status", "error", "claimed_by", "lease_expires_at", "not_before", "updated_at"]
-    return InboundPayload.objects.bulk_update(rows, fields)
+    InboundPayload.objects.bulk_update(rows, fields)
+    return max(attempts.values(), default=0)
 
 
 class _Lease:
@@ -267,6 +324,40 @@ def _process_claimed(ids: list[int], *, holder: str) -> int:
         for payload in failed:
             publish("payload.failed", {"payload_id": payload.pk, "channel": payload.channel})
     return len(payloads)
+
+
+def _process_alone(ids: list[int], *, holder: str) -> None:
+    """Each claimed payload in a transaction of its own, its outcome saved by itself: one that
+    still cannot be processed is recorded failed (replayable), and the others go on."""
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                payload = (
+                    InboundPayload.objects.select_for_update()
+                    .filter(pk=pk, claimed_by=holder, status=PayloadStatus.PROCESSING)
+                    .first()
+                )
+                if payload is None:
+                    continue  # taken over meanwhile
+                _process_one(payload)
+                payload.save(update_fields=_STATUS_FIELDS)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            logger.exception("Inbound payload %s failed", pk)
+            mine = InboundPayload.objects.filter(pk=pk, claimed_by=holder)
+            channel = mine.values_list("channel", flat=True).first() or ""
+            mine.update(
+                status=PayloadStatus.FAILED,
+                error=failure_text(exc),
+                claimed_by="",
+                lease_expires_at=None,
+                updated_at=now(),
+            )
+            publish("payload.failed", {"payload_id": pk, "channel": channel})
+            continue
+        if payload.status == PayloadStatus.FAILED:
+            publish("payload.failed", {"payload_id": pk, "channel": payload.channel})
 
 
 def _process_together(payloads: list[InboundPayload]) -> set[int]:

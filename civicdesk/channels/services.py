@@ -214,7 +214,8 @@ def accept_inbound(
     if not verified:
         adapter.verify(raw, config)
     message, carries_message, parse_error = _parse(adapter, raw)
-    provider_id = message.provider_message_id if message else None
+    # Stored as text: PostgreSQL refuses a NUL, which would leave the payload unstored.
+    provider_id = guards.storable_text(message.provider_message_id or "") if message else None
     body_digest = idempotency.body_digest(raw)
     status, error = _admission(message, parse_error, adapter=adapter, config=config)
     names_case = bool(message and (message.case_reference or message.reply_token_digest))

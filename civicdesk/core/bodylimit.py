@@ -8,6 +8,8 @@ These wrappers sit outside Django and decide from the path which limit applies:
 - a declared `Content-Length` over the limit: 413 at once, nothing read;
 - a body without a length (chunked): read up to the limit and handed to Django with its length
   set; one byte more and the answer is 413;
+- a body within the limit is read in full here, before Django runs, so that a client sending it
+  slowly holds a server thread but never one of Django's admission slots (core.overload);
 - every 413 closes the connection, so the unread rest is never parsed as a next request.
 
 Paths under `/api/` answer in JSON, like the rest of the API; other paths get a short HTML page.
@@ -122,11 +124,16 @@ class WSGIBodyLimit:
             body = _read_at_most(environ["wsgi.input"], limit)
             if body is None:
                 return self._refuse(environ, start_response, path, limit)
-            environ["wsgi.input"] = body
-            environ["CONTENT_LENGTH"] = str(body.seek(0, io.SEEK_END))
-            body.seek(0)
-            return _ClosingWith(self.app(environ, start_response), body)
-        return self.app(environ, start_response)
+        elif length:
+            # All of it before Django runs: a client trickling its body would otherwise hold
+            # one of the admission slots (core.overload) until its last byte.
+            body = _read_declared(environ["wsgi.input"], length)
+        else:
+            return self.app(environ, start_response)
+        environ["wsgi.input"] = body
+        environ["CONTENT_LENGTH"] = str(body.seek(0, io.SEEK_END))
+        body.seek(0)
+        return _ClosingWith(self.app(environ, start_response), body)
 
     @staticmethod
     def _refuse(
@@ -158,7 +165,7 @@ class _ClosingWith:
 
 def _read_at_most(stream: Any, limit: int) -> Any:
     """The stream's bytes in a spooled file, or None as soon as there are more than `limit`."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+    spool = _spool()
     total = 0
     while True:
         chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
@@ -169,6 +176,23 @@ def _read_at_most(stream: Any, limit: int) -> Any:
             spool.close()
             return None
         spool.write(chunk)
+
+
+def _read_declared(stream: Any, length: int) -> Any:
+    """The `length` bytes the client declared (fewer if it went away), nothing past them."""
+    body = io.BytesIO() if length <= SPOOL_IN_MEMORY_BYTES else _spool()
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(_READ_CHUNK, remaining))
+        if not chunk:
+            break
+        body.write(chunk)
+        remaining -= len(chunk)
+    return body
+
+
+def _spool() -> Any:
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)
 
 
 Scope = MutableMapping[str, Any]

@@ -1,4 +1,4 @@
-"""The kernel's own periodic jobs: only a probe, for tests and for checking a deployment.
+"""The kernel's own periodic jobs: closing tasks a killed worker left running, and a probe.
 
 With CIVICDESK_SCHEDULER_PROBE_FILE set, the scheduler appends "<pid> <unix time>" to that file
 every 0.2 s, so a test (or an operator) can see which scheduler process runs the jobs.
@@ -10,9 +10,23 @@ import os
 import time
 from datetime import timedelta
 
+from django.conf import settings
+
 from civicdesk.core.periodic import periodic_job
 
 PROBE_FILE_VARIABLE = "CIVICDESK_SCHEDULER_PROBE_FILE"
+
+
+@periodic_job(every=timedelta(minutes=5), name="core.abandoned_tasks")
+def close_abandoned_tasks() -> None:
+    """With the database task backend: tasks still "running" an hour after they started were
+    left by a worker that was killed; they are marked failed (core.workers)."""
+    if settings.TASK_BACKEND != "database":
+        return
+    from civicdesk.core.workers import close_abandoned_tasks as close
+
+    close()
+
 
 if os.environ.get(PROBE_FILE_VARIABLE):
 

@@ -64,6 +64,8 @@ def overloaded_response(request: HttpRequest, *, reason: str) -> HttpResponse:
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
     log.warning("503 for %s %s: %s", request.method, request.path, reason)
+    # Logged: Django would log it again as a server ERROR (django.request), as for a 500.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

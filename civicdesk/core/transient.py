@@ -1,9 +1,10 @@
 """Temporary faults: which errors go away by themselves, and retrying them.
 
 A locked SQLite database, a PostgreSQL deadlock or serialization failure, a connection that
-dropped or could not be had (pool exhausted, server restarting, too many connections) and a
-Redis time-out are temporary: the same work succeeds when tried again. They must be retried by
-the system, never recorded as a permanent failure that needs a person.
+dropped or could not be had (pool exhausted, server restarting, too many connections), a
+Redis time-out and a socket the other end reset are temporary: the same work succeeds when
+tried again. They must be retried by the system, never recorded as a permanent failure that
+needs a person.
 """
 
 from __future__ import annotations
@@ -74,7 +75,11 @@ def _is_transient_one(exc: BaseException) -> bool:
         # A PostgreSQL connection that failed or dropped carries no SQLSTATE.
         return "connection" in text or "server closed" in text or "terminating" in text
     package = type(exc).__module__.split(".")[0]
-    return type(exc).__name__ in _TRANSIENT_CLASS_NAMES and package in _TRANSIENT_PACKAGES
+    # A socket the other end reset or closed (ConnectionResetError, BrokenPipeError) or refused
+    # while it restarts, raised bare rather than wrapped by a driver.
+    return isinstance(exc, ConnectionError | TimeoutError) or (
+        type(exc).__name__ in _TRANSIENT_CLASS_NAMES and package in _TRANSIENT_PACKAGES
+    )
 
 
 def retry_transient(

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, connections
@@ -120,6 +121,29 @@ class ResilientDatabaseWorker(Worker):
             retry_transient(mark_failed, what=f"recording task {task_result.pk}")
         except DatabaseError:
             log.warning("Task %s stays marked running: the database is still away", task_result.pk)
+
+
+# No task runs this long (a delivery: a few provider tries of seconds each): one still marked
+# running after it was left by a worker that was killed, which nothing else would close.
+ABANDONED_AFTER = timedelta(hours=1)
+
+
+def close_abandoned_tasks(*, older_than: timedelta = ABANDONED_AFTER) -> int:
+    """Mark failed the tasks still "running" long after they started; how many. What they
+    left undone is not lost: the channel sweep sets payloads and deliveries going again."""
+    moment = now()
+    closed = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=moment - older_than
+    ).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=moment,
+        exception_class_path="civicdesk.core.workers.AbandonedTask",
+        traceback=f"Still marked running {older_than} after it started: its worker was stopped "
+        "(killed, out of memory) before it could record an outcome.",
+    )
+    if closed:
+        log.warning("%d tasks left running by a stopped worker were marked failed", closed)
+    return closed
 
 
 def run_database_worker(*, interval: float, verbosity: int) -> int:

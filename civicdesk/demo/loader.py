@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from civicdesk.cases.models import Case, ReferenceSequence
+from civicdesk.cases.models import Case
+from civicdesk.cases.services import restart_numbering
 from civicdesk.channels.models import InboundPayload, OutboundDelivery
 from civicdesk.citizens.models import Citizen
 from civicdesk.core.clock import now
@@ -47,9 +48,10 @@ def remove_demo_cases() -> int:
     InboundPayload.objects.filter(result_reference__in=references).delete()
     cases.delete()
     Citizen.objects.filter(pk__in=citizen_ids).delete()
-    if not Case.objects.exists():
-        # Nothing else was numbered: start again at 000001, so a reload is identical.
-        ReferenceSequence.objects.all().delete()
+    if not Case.objects.exists() and not InboundPayload.objects.exclude(reference="").exists():
+        # Nothing else was numbered (no case, no reference given to a contact still waiting
+        # for its case): start again at 000001, so a reload is identical.
+        restart_numbering()
     return len(references)
 
 

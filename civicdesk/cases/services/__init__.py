@@ -18,7 +18,7 @@ from civicdesk.cases.services.messages import (
     reply_to_case,
 )
 from civicdesk.cases.services.opening import open_case
-from civicdesk.cases.services.references import next_reference
+from civicdesk.cases.services.references import next_reference, restart_numbering
 from civicdesk.cases.services.status import StatusOutcome, change_case_status
 from civicdesk.cases.services.status_links import issue_status_token
 
@@ -36,5 +36,6 @@ __all__ = [
     "open_case",
     "record_citizen_message",
     "reply_to_case",
+    "restart_numbering",
     "set_agent_available",
 ]

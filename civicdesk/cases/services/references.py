@@ -24,6 +24,7 @@ from django.utils import timezone
 from civicdesk.cases.models import ReferenceSequence
 
 _TABLE = ReferenceSequence._meta.db_table
+_SEQUENCE_PREFIX = "civicdesk_reference_"
 
 
 def next_reference(*, at: datetime) -> str:
@@ -72,7 +73,7 @@ def _increment(prefix: str, year: int) -> int | None:
 
 
 def sequence_name(prefix: str, year: int) -> str:
-    return "civicdesk_reference_" + re.sub(r"[^a-z0-9]", "_", prefix.lower()) + f"_{year}"
+    return _SEQUENCE_PREFIX + re.sub(r"[^a-z0-9]", "_", prefix.lower()) + f"_{year}"
 
 
 def _next_from_sequence(prefix: str, year: int) -> int:
@@ -85,3 +86,20 @@ def _next_from_sequence(prefix: str, year: int) -> int:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def restart_numbering() -> None:
+    """Number from 000001 again, every prefix and year: the counter rows and, on PostgreSQL,
+    the sequences go. Only for a database where nothing is numbered (no case, no reference
+    reserved for a waiting contact): the caller checks."""
+    ReferenceSequence.objects.all().delete()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'S' AND pg_table_is_visible(oid) "
+            "AND relname LIKE %s",
+            [_SEQUENCE_PREFIX.replace("_", "\\_") + "%"],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP SEQUENCE IF EXISTS "{name}"')

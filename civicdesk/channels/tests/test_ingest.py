@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -305,3 +306,196 @@ def test_two_workers_process_every_payload_once_in_order_per_sender(
         ids = sorted(p.pk for p in payloads if p.sender_identity == f"email:{sender}")
         case = Case.objects.get(reference=InboundPayload.objects.get(pk=ids[0]).result_reference)
         assert messages_of(case) == ids
+
+
+@pytest.mark.django_db
+def test_a_throttled_message_holds_its_senders_later_ones_back_until_released(
+    riverton: Any, loop_backend: None
+) -> None:
+    from civicdesk.channels.services import sweep
+
+    early = stored("jo@mail.example", "First")
+    # Over the sender's limit when it came; its window has passed, the sweep has not run yet.
+    InboundPayload.objects.filter(pk=early.pk).update(
+        status=PayloadStatus.THROTTLED, held_until=timezone.now() - timedelta(seconds=1)
+    )
+    late = stored("jo@mail.example", "Second")
+    someone_else = stored("al@mail.example", "Other")
+
+    assert process_waiting(limit=50) == 1  # only the other sender's
+    late.refresh_from_db()
+    assert late.status == PayloadStatus.RECEIVED
+    someone_else.refresh_from_db()
+    assert someone_else.status == PayloadStatus.PROCESSED
+
+    sweep()  # releases the throttled one: processed first, in arrival order
+    assert process_waiting(limit=50) == 2
+    early.refresh_from_db()
+    assert early.status == PayloadStatus.PROCESSED
+    assert messages_of(Case.objects.get(reference=early.result_reference)) == [early.pk, late.pk]
+
+
+def _reference_taken_by_another_case() -> tuple[InboundPayload, Case]:
+    """A payload whose reserved reference another contact's case already has (numbered twice:
+    an old process still counting on the counter row during a deploy, a counter reset)."""
+    first = accept_inbound(channel="portal", raw=portal_payload(), reserve_reference=True).payload
+    assert process_waiting() == 1
+    other_case = Case.objects.get(reference=first.reference)
+    payload = accept_inbound(
+        channel="portal",
+        raw=portal_payload(email="al@mail.example", description="A pothole on Mill Lane"),
+        reserve_reference=True,
+    ).payload
+    InboundPayload.objects.filter(pk=payload.pk).update(reference=first.reference)
+    return payload, other_case
+
+
+def _assert_opened_its_own_case(payload: InboundPayload, other_case: Case) -> None:
+    payload.refresh_from_db()
+    assert payload.status == PayloadStatus.PROCESSED
+    assert payload.result_reference != other_case.reference  # not someone else's case
+    case = Case.objects.get(reference=payload.result_reference)
+    assert messages_of(case) == [payload.pk]  # what the citizen wrote is on a case
+    assert case.citizen_id != other_case.citizen_id
+    assert not CaseEvent.objects.filter(case=other_case, payload_id=payload.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_reference_another_case_took_opens_a_case_of_its_own_in_a_batch(
+    riverton: Any, loop_backend: None
+) -> None:
+    payload, other_case = _reference_taken_by_another_case()
+    assert process_waiting() == 1
+    _assert_opened_its_own_case(payload, other_case)
+
+
+@pytest.mark.django_db
+def test_a_reference_another_case_took_opens_a_case_of_its_own_one_by_one(
+    riverton: Any, loop_backend: None
+) -> None:
+    payload, other_case = _reference_taken_by_another_case()
+    process_payload(payload_id=payload.pk)
+    _assert_opened_its_own_case(payload, other_case)
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_senders_address_or_id_is_stored_and_fails_visibly(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL cannot store NUL in text: a channel delivering one used to get a 500, the
+    # payload never stored, and its provider retrying for ever.
+    monkeypatch.setattr(type(registry.adapter_for("console")), "rate_limited", True)
+    raw = console_payload(**{"from": "jo\x00@mail.example", "id": "m\x001", "text": "Lamp out"})
+    acceptance = accept_inbound(channel="console", raw=raw)
+    assert acceptance.payload.pk is not None
+    assert accept_inbound(channel="console", raw=raw).is_duplicate  # the same id, once
+    process_waiting()
+    acceptance.payload.refresh_from_db()
+    assert acceptance.payload.status in (PayloadStatus.PROCESSED, PayloadStatus.FAILED)
+
+
+@pytest.mark.django_db
+def test_a_failure_whose_reason_holds_a_nul_is_recorded_not_retried_for_ever(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from civicdesk.core.errors import DomainError
+
+    bad = stored("jo@mail.example", "First")
+    good = stored("al@mail.example", "Second")
+
+    def handler(message: Any, **keywords: Any) -> Any:
+        raise DomainError("No case RIV-2026-\x00.")  # a reason quoting what was sent
+
+    monkeypatch.setattr(registry, "_inbound_handler", handler)
+    monkeypatch.setattr(registry, "_batch_handler", None)
+    assert process_waiting() == 2
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert (bad.status, good.status) == (PayloadStatus.FAILED, PayloadStatus.FAILED)
+    assert bad.error.startswith("No case RIV-2026-")
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_outside_its_payloads_goes_one_by_one_instead_of_for_ever(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payloads = [stored(f"s{n}@mail.example", f"message {n}") for n in range(3)]
+
+    def broken(batch: list[InboundPayload]) -> None:
+        raise RuntimeError("a bug in writing the batch's statuses")
+
+    monkeypatch.setattr(ingest, "_record_outcomes", broken)
+    # Not claimed for ever (taken again after each lease, ahead of everything behind it):
+    # each payload is processed alone, its outcome recorded.
+    assert process_waiting() == 3
+    rows = InboundPayload.objects.filter(pk__in=[p.pk for p in payloads])
+    assert {(r.status, r.claimed_by) for r in rows} == {(PayloadStatus.PROCESSED, "")}
+    assert Case.objects.count() == 3
+
+
+class _DiskFull(Exception):
+    sqlstate = "53100"  # PostgreSQL's disk_full
+
+
+@pytest.mark.django_db
+def test_a_temporary_fault_that_lasts_is_logged_as_an_error_and_still_retried(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    payload = stored("jo@mail.example", "Lamp out")
+
+    def handler(message: Any, **keywords: Any) -> Any:
+        raise OperationalError("could not extend file: No space left on device") from _DiskFull()
+
+    monkeypatch.setattr(registry, "_inbound_handler", handler)
+    monkeypatch.setattr(registry, "_batch_handler", None)
+    with pytest.raises(OperationalError):
+        process_waiting()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # once: it may pass
+
+    InboundPayload.objects.filter(pk=payload.pk).update(
+        attempts=ingest.LOUD_AFTER_ATTEMPTS, not_before=None
+    )
+    with pytest.raises(OperationalError):
+        process_waiting()
+    payload.refresh_from_db()
+    assert payload.status == PayloadStatus.RECEIVED  # still retried, never failed
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("No space left on device" in text for text in errors)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_still_at_work_past_its_lease_holds_its_senders_later_messages_back(
+    riverton: Any, loop_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lease is renewed inside the batch's transaction, so other workers see it expire
+    # while the batch still holds its rows: they must not take the sender's next message.
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent claims are PostgreSQL's (SQLite has one writer)")
+    monkeypatch.setattr(ingest, "LEASE", timedelta(seconds=0.5))
+    monkeypatch.setattr(registry, "_batch_handler", None)
+    first = stored("jo@mail.example", "First")
+    real = registry.inbound_handler()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(message: Any, **keywords: Any) -> Any:
+        inside.set()
+        release.wait(10)
+        return real(message, **keywords)
+
+    monkeypatch.setattr(registry, "_inbound_handler", slow)
+    slow_worker = threading.Thread(target=in_thread(lambda: process_waiting(limit=10)))
+    slow_worker.start()
+    try:
+        assert inside.wait(10)
+        monkeypatch.setattr(registry, "_inbound_handler", real)
+        second = stored("jo@mail.example", "Second")
+        time.sleep(1)  # the slow batch's lease has run out; it is still at work
+        assert process_waiting(limit=10) == 0
+        second.refresh_from_db()
+        assert second.status == PayloadStatus.RECEIVED
+    finally:
+        release.set()
+        slow_worker.join(20)
+    assert process_waiting(limit=10) == 1
+    first.refresh_from_db()
+    assert messages_of(Case.objects.get(reference=first.result_reference)) == [first.pk, second.pk]

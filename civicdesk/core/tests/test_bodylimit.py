@@ -231,3 +231,75 @@ def test_the_asgi_server_refuses_large_bodies_before_reading_them() -> None:
         head, chunks = _chunked_post("/api/v1/contacts", b"{}")
         answer, _ = _exchange(port, head, chunks)
         assert _status(answer) == 401
+
+
+class _Trickle:
+    """A request body arriving a few bytes at a time, as from a slow (or hostile) client."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.sent = 0
+
+    def read(self, size: int = -1) -> bytes:
+        piece = self.data[self.sent : self.sent + min(7, size if size >= 0 else 7)]
+        self.sent += len(piece)
+        return piece
+
+
+def test_a_declared_body_is_all_in_before_django_is_called() -> None:
+    # Django's admission slots are taken as it is called: a body still trickling in must not
+    # hold one. Nothing past the declared length is read (a keep-alive's next request).
+    body = b'{"external_id": "x", "text": "a slow upload"}'
+    trickle = _Trickle(body + b"GET / HTTP/1.1")
+    seen: dict[str, object] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen["received before"] = trickle.sent
+        seen["length"] = environ["CONTENT_LENGTH"]
+        seen["body"] = environ["wsgi.input"].read()
+        start_response("200 OK", [])
+        return [b""]
+
+    wrapped = WSGIBodyLimit(app, BodyLimits(default=1000))
+    environ: dict[str, Any] = {
+        "PATH_INFO": "/api/v1/contacts",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": trickle,
+    }
+    answer = wrapped(environ, lambda status, headers: None)
+    getattr(answer, "close", lambda: None)()
+    assert seen == {"received before": len(body), "length": str(len(body)), "body": body}
+
+
+def test_slow_uploads_do_not_hold_the_admission_slots(tmp_path: Path) -> None:
+    # One slot: a client trickling a form's body used to hold it until its last byte, and
+    # every other request was answered 503 meanwhile.
+    port = free_port()
+    env = command_env(
+        tmp_path, CIVICDESK_MAX_REQUESTS_IN_FLIGHT="1", CIVICDESK_ADMISSION_WAIT_SECONDS="0.2"
+    )
+    argv = [sys.executable, "-m", "granian", "--interface", "wsgi", "--port", str(port)]
+    argv += ["--blocking-threads", "4", "--log-level", "error", "config.wsgi:application"]
+    with (tmp_path / "granian.log").open("wb") as log:
+        server = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        wait_for(lambda: _answers(port), timeout=30, what="granian")
+        body = b"csrfmiddlewaretoken=" + b"b" * 32 + b"&description=" + b"x" * 200
+        head = (
+            "POST /services/missed-bin/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            # A well-formed CSRF cookie: the check reads the form's token from the body.
+            f"Cookie: csrftoken={'a' * 32}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+            slow.sendall(head.encode() + body[:10])
+            time.sleep(0.5)  # the server has the headers and is waiting for the body
+            answer, _ = _exchange(
+                port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            assert _status(answer) == 200
+            slow.sendall(body[10:])
+            assert slow.recv(12).startswith(b"HTTP/1.1 403")  # the CSRF check, body read
+    finally:
+        stop_process(server)

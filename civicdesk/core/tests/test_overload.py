@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import sqlite3
 import subprocess
@@ -309,3 +310,18 @@ def test_the_error_page_is_in_the_citizens_language() -> None:
     assert "<h1>Ne pare rău, ceva nu a mers bine</h1>" in page.content.decode()
     assert '<html lang="ro">' in page.content.decode()
     assert "<h1>Sorry, something went wrong</h1>" in english.content.decode()
+
+
+def test_an_overload_503_is_a_warning_not_a_server_error_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Django logs every 5xx answer as an ERROR of django.request; an overload is not one.
+    from django.utils.log import log_response
+
+    from civicdesk.core.overload import overloaded_response
+
+    request = RequestFactory().get("/api/v1/cases")
+    with caplog.at_level(logging.INFO):
+        response = overloaded_response(request, reason="too many requests in flight")
+        log_response("%s: %s", response.reason_phrase, request.path, response=response)
+    assert [r.levelname for r in caplog.records] == ["WARNING"]

@@ -75,3 +75,18 @@ def test_a_connection_refused_for_its_settings_is_not_transient(text: str) -> No
 
 def test_a_dropped_connection_is_transient() -> None:
     assert is_transient(db_utils.OperationalError("server closed the connection unexpectedly"))
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [ConnectionResetError(104, "reset"), BrokenPipeError(32, "pipe"), ConnectionRefusedError()],
+)
+def test_a_socket_reset_or_broken_pipe_is_transient(exc: OSError) -> None:
+    # Raised bare by a socket to Redis or the database that the other end closed.
+    assert is_transient(exc)
+    assert is_transient(_wrapped(exc))
+
+
+def test_other_os_errors_are_not_transient() -> None:
+    assert not is_transient(FileNotFoundError(2, "gone"))
+    assert not is_transient(PermissionError(13, "denied"))

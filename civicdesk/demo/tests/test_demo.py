@@ -229,3 +229,27 @@ def test_demo_cases_that_came_by_email_phone_letter_or_counter_say_no_reply_can_
         with pytest.raises(Unreachable):
             reply_to_case(case=case, author=agent, body="Hello")
         assert CaseEvent.objects.filter(case=case).count() == events
+
+
+@pytest.mark.django_db
+def test_demo_reset_never_numbers_a_case_with_a_reference_a_waiting_contact_was_given(
+    settings: Any,
+) -> None:
+    from civicdesk.channels.services import accept_inbound
+    from tests.factories import portal_payload
+
+    settings.TASK_BACKEND = "database"  # acknowledged and stored; no worker has run yet
+    waiting = accept_inbound(channel="portal", raw=portal_payload(), reserve_reference=True).payload
+    assert waiting.reference
+    assert not Case.objects.exists()
+
+    call_command("demo", "--reset", stdout=StringIO())
+    assert not Case.objects.filter(reference=waiting.reference).exists()
+
+
+@pytest.mark.django_db
+def test_demo_reset_numbers_the_cases_again_as_the_first_load_did() -> None:
+    call_command("demo", stdout=StringIO())
+    first = set(Case.objects.values_list("reference", flat=True))
+    call_command("demo", "--reset", stdout=StringIO())
+    assert set(Case.objects.values_list("reference", flat=True)) == first
