@@ -36,22 +36,41 @@ def next_reference(*, at: datetime) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _next_from_counter(prefix: str, year: int) -> int:
+def next_references(*, at: list[datetime]) -> list[str]:
+    """As many references as instants in `at`, in the same order, ascending for each year: a
+    worker's batch opening cases for contacts acknowledged without one. One statement per year
+    present (PostgreSQL), one or two (SQLite), instead of one or two per reference."""
+    prefix = settings.CIVICDESK_REFERENCE_PREFIX
+    years = [timezone.localtime(moment).year for moment in at]
+    numbers: dict[int, list[int]] = {}
+    for year in dict.fromkeys(years):
+        count = years.count(year)
+        if connection.vendor == "postgresql":
+            numbers[year] = _many_from_sequence(prefix, year, count)
+        else:
+            last = _next_from_counter(prefix, year, count)
+            numbers[year] = list(range(last - count + 1, last + 1))
+    taken = {year: iter(found) for year, found in numbers.items()}
+    return [f"{prefix}-{year}-{next(taken[year]):06d}" for year in years]
+
+
+def _next_from_counter(prefix: str, year: int, count: int = 1) -> int:
+    """The counter's new last value after taking `count` numbers."""
     with transaction.atomic():
-        number = _increment(prefix, year)
+        number = _increment(prefix, year, count)
         if number is None:
             ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)
-            number = _increment(prefix, year)
+            number = _increment(prefix, year, count)
     assert number is not None
     return number
 
 
-def _increment(prefix: str, year: int) -> int | None:
+def _increment(prefix: str, year: int, count: int = 1) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_TABLE} SET last_value = last_value + 1 "  # noqa: S608 - our own table name
+            f"UPDATE {_TABLE} SET last_value = last_value + %s "  # noqa: S608 - our own table
             "WHERE prefix = %s AND year = %s RETURNING last_value",
-            [prefix, year],
+            [count, prefix, year],
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None
@@ -71,3 +90,13 @@ def _next_from_sequence(prefix: str, year: int) -> int:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _many_from_sequence(prefix: str, year: int, count: int) -> list[int]:
+    """`count` numbers from the year's sequence in one round trip, ascending."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cases_next_reference(%s, %s, %s) FROM generate_series(1, %s)",
+            [sequence_name(prefix, year), prefix, year, count],
+        )
+        return sorted(int(row[0]) for row in cursor.fetchall())
