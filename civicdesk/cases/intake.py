@@ -91,7 +91,7 @@ def handle_inbound_message(
                 language=message.language,
                 channel=message.channel,
             )
-            threads = _threads(message) and not reserved
+            threads = may_thread(message) and not reserved
             case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
                 case = _open_new_case(
@@ -124,7 +124,9 @@ def handle_inbound_message(
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 
 
-def _threads(message: InboundMessage) -> bool:
+def may_thread(message: InboundMessage) -> bool:
+    """Without a reserved reference, the message joins its sender's open case on the channel if
+    there is one (a channel that threads by sender, a message asking for no service)."""
     return not message.service_code and threads_by_sender(message.channel)
 
 

@@ -1,25 +1,29 @@
 """The inbound pipeline for a worker's batch: its new requests at once, with set-based writes.
 
 A payload acknowledged with a reserved reference (the portal, the API) that names no case opens
-a case of its own: nothing about it depends on another payload of the batch, so the batch's new
-requests are written together, as `intake.handle_inbound_message` would write them one by one
-(the same services build each case, its route, clocks and entries): one query for references
-already used, one for known contact points, one INSERT each for new citizens, contact points,
-cases and timeline entries, one lock and one read per team for the rota, one UPDATE for the
-agents given cases. Everything else (replies naming a case, messages threading onto an open
-case, attachments, anything invalid) is left to the one-by-one handler, which records failures.
+a case of its own, and so does one without a reference on a channel where it cannot join the
+sender's open case (no threading by sender, or a service asked for): it takes the next reference
+here, as `open_case` would, all the batch's in one statement. Nothing about such a payload
+depends on another payload of the batch, so the batch's new requests are written together, as
+`intake.handle_inbound_message` would write them one by one (the same services build each case,
+its route, clocks and entries): one query for references already used, one for known contact
+points, one INSERT each for new citizens, contact points, cases and timeline entries, one lock
+and one read per team for the rota, one UPDATE for the agents given cases. Everything else
+(replies naming a case, messages threading onto an open case, attachments, anything invalid) is
+left to the one-by-one handler, which records failures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from civicdesk.cases.events import CaseChange, MessageReceived
-from civicdesk.cases.intake import new_case_for
+from civicdesk.cases.intake import may_thread, new_case_for
 from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import references_opened_by
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
+from civicdesk.cases.services.references import next_references
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
 from civicdesk.channels.selectors import sender_identity
 from civicdesk.channels.services import BatchItem, InboundOutcome
@@ -44,12 +48,9 @@ class _Plan:
 
 def _opens_its_own_case(item: BatchItem) -> bool:
     message = item.message
-    return bool(
-        item.reference
-        and not message.case_reference
-        and not message.reply_token_digest
-        and not message.attachments
-    )
+    if message.case_reference or message.reply_token_digest or message.attachments:
+        return False
+    return bool(item.reference) or not may_thread(message)
 
 
 def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
@@ -60,10 +61,11 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
     candidates = [item for item in items if _opens_its_own_case(item)]
     if not candidates:
         return {}
-    used = set(
-        Case.objects.filter(reference__in=[i.reference for i in candidates]).values_list(
-            "reference", flat=True
-        )
+    reserved = [i.reference for i in candidates if i.reference]
+    used = (
+        set(Case.objects.filter(reference__in=reserved).values_list("reference", flat=True))
+        if reserved
+        else set()
     )
     processed = references_opened_by(
         [(i.reference, i.payload_id) for i in candidates if i.reference in used]
@@ -81,6 +83,7 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
         # else invalid: left to the one-by-one handler, which records why
     if not plans:
         return outcomes
+    plans = _with_references(plans)
     identified = identify_citizens([plan.person for plan in plans])
     routes = route_new_cases(services=[plan.new.service for plan in plans])
     cases = [
@@ -119,6 +122,26 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
     for event in events:
         announce(event)
     return outcomes
+
+
+def _with_references(plans: list[_Plan]) -> list[_Plan]:
+    """The plans, those without a reserved reference given the next ones, in arrival order."""
+    unreferenced = [plan for plan in plans if not plan.new.reference]
+    if not unreferenced:
+        return plans
+    fresh = dict(
+        zip(
+            (id(plan) for plan in unreferenced),
+            next_references(at=[plan.at for plan in unreferenced]),
+            strict=True,
+        )
+    )
+    return [
+        replace(plan, new=replace(plan.new, reference=fresh[id(plan)]))
+        if id(plan) in fresh
+        else plan
+        for plan in plans
+    ]
 
 
 def _plan(item: BatchItem) -> _Plan | None:

@@ -41,17 +41,21 @@ def service_with_attributes(*, code: str, include_inactive: bool = False) -> Ser
     filled in while the service was still offered (intake then records why it failed).
     Remembered for a worker's batch (`core.memo`): read-only.
     """
-    services = Service.objects.all() if include_inactive else Service.objects.filter(is_active=True)
     return remembered(
         ("catalogue.service_with_attributes", code, include_inactive),
-        lambda: (
-            services.filter(code=code)
-            .select_related("group", "queue")
-            .prefetch_related(
-                Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order", "id"))
-            )
-            .first()
-        ),
+        lambda: _service_with_attributes(code=code, include_inactive=include_inactive),
+    )
+
+
+def _service_with_attributes(*, code: str, include_inactive: bool) -> Service | None:
+    services = Service.objects.all() if include_inactive else Service.objects.filter(is_active=True)
+    return (
+        services.filter(code=code)
+        .select_related("group", "queue")
+        .prefetch_related(
+            Prefetch("attributes", queryset=ServiceAttribute.objects.order_by("order", "id"))
+        )
+        .first()
     )
 
 

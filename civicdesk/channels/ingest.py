@@ -39,7 +39,8 @@ import socket
 import threading
 import time
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Min, Q
@@ -407,27 +408,42 @@ def _process_together(payloads: list[InboundPayload]) -> set[int]:
 
 
 def _record_outcomes(payloads: list[InboundPayload]) -> None:
-    """The batch's statuses in as few UPDATEs as the outcomes allow: one for every payload
-    whose case took its reserved reference (the usual case), one bulk update for the rest."""
-    moment = now()
-    done = {"claimed_by": "", "lease_expires_at": None, "not_before": None, "updated_at": moment}
-    same = [
-        p.pk
-        for p in payloads
-        if p.status == PayloadStatus.PROCESSED and p.reference and p.result_reference == p.reference
-    ]
-    if same:
-        InboundPayload.objects.filter(pk__in=same).update(
-            status=PayloadStatus.PROCESSED,
-            error="",
-            result_reference=F("reference"),
-            processed_at=moment,
-            **done,
-        )
-    taken = set(same)
-    others = [p for p in payloads if p.pk not in taken]
+    """The batch's statuses in as few UPDATEs as the outcomes allow: one for the processed
+    payloads, one bulk update for the rest (failures)."""
+    processed = [p for p in payloads if p.status == PayloadStatus.PROCESSED]
+    for start in range(0, len(processed), _RECORD_CHUNK):
+        _record_processed(processed[start : start + _RECORD_CHUNK], moment=now())
+    others = [p for p in payloads if p.status != PayloadStatus.PROCESSED]
     if others:
         InboundPayload.objects.bulk_update(others, _STATUS_FIELDS)
+
+
+# Rows per UPDATE of processed payloads: two parameters each, far below SQLite's limit.
+_RECORD_CHUNK = 500
+
+
+def _record_processed(processed: list[InboundPayload], *, moment: datetime) -> None:
+    """One UPDATE: every payload processed, each with its case's reference.
+
+    Raw SQL because each payload names its own reference (a contact acknowledged without one
+    had it taken in this batch): the ORM's way, a CASE with one WHEN per row, cost about 0.2 ms
+    of Python per contact (a tenth of the worker's whole path) to build; this costs nothing.
+    Both databases accept a CTE of VALUES joined by UPDATE ... FROM (SQLite since 3.33).
+    """
+    table = connection.ops.quote_name(InboundPayload._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(moment)
+    rows = ", ".join(["(CAST(%s AS BIGINT), %s)"] * len(processed))
+    sql = (
+        f"WITH outcome (id, ref) AS (VALUES {rows}) "  # noqa: S608 - our own table name
+        f"UPDATE {table} SET status = %s, error = '', result_reference = outcome.ref, "
+        "processed_at = %s, updated_at = %s, claimed_by = '', lease_expires_at = NULL, "
+        f"not_before = NULL FROM outcome WHERE {table}.id = outcome.id"
+    )
+    params: list[Any] = []
+    for payload in processed:
+        params += [payload.pk, payload.result_reference]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, PayloadStatus.PROCESSED, at, at])
 
 
 def _process_one(payload: InboundPayload) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from civicdesk.channels.services import poll_accounts, process_waiting, sweep
 from civicdesk.channels.webhooks import forget_old_replay_keys
 from civicdesk.core.loops import work_loop
@@ -33,5 +35,6 @@ def poll_channel_accounts() -> None:
 
 @work_loop(name="channels.ingest", idle=0.2)
 def ingest_waiting_payloads() -> int:
-    """Turn stored payloads into case work, a batch at a time, in arrival order per sender."""
-    return process_waiting(limit=50)
+    """Turn stored payloads into case work, a batch at a time (CIVICDESK_INGEST_BATCH_SIZE), in
+    arrival order per sender."""
+    return process_waiting(limit=settings.CIVICDESK_INGEST_BATCH_SIZE)

@@ -50,23 +50,42 @@ def reference_expression(*, at: datetime) -> tuple[str, list[Any]] | None:
     return "cases_reference_text(%s, %s, %s)", [sequence_name(prefix, year), prefix, year]
 
 
-def _next_from_counter(prefix: str, year: int) -> int:
-    # No savepoint inside the caller's transaction: a failure here fails it anyway.
+def next_references(*, at: list[datetime]) -> list[str]:
+    """As many references as instants in `at`, in the same order, ascending for each year: a
+    worker's batch opening cases for contacts acknowledged without one. One statement per year
+    present (PostgreSQL), one or two (SQLite), instead of one or two per reference."""
+    prefix = settings.CIVICDESK_REFERENCE_PREFIX
+    years = [timezone.localtime(moment).year for moment in at]
+    numbers: dict[int, list[int]] = {}
+    for year in dict.fromkeys(years):
+        count = years.count(year)
+        if connection.vendor == "postgresql":
+            numbers[year] = _many_from_sequence(prefix, year, count)
+        else:
+            last = _next_from_counter(prefix, year, count)
+            numbers[year] = list(range(last - count + 1, last + 1))
+    taken = {year: iter(found) for year, found in numbers.items()}
+    return [f"{prefix}-{year}-{next(taken[year]):06d}" for year in years]
+
+
+def _next_from_counter(prefix: str, year: int, count: int = 1) -> int:
+    """The counter's new last value after taking `count` numbers. No savepoint inside the
+    caller's transaction: a failure here fails it anyway."""
     with transaction.atomic(savepoint=False):
-        number = _increment(prefix, year)
+        number = _increment(prefix, year, count)
         if number is None:
             ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)
-            number = _increment(prefix, year)
+            number = _increment(prefix, year, count)
     assert number is not None
     return number
 
 
-def _increment(prefix: str, year: int) -> int | None:
+def _increment(prefix: str, year: int, count: int = 1) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_TABLE} SET last_value = last_value + 1 "  # noqa: S608 - our own table name
+            f"UPDATE {_TABLE} SET last_value = last_value + %s "  # noqa: S608 - our own table
             "WHERE prefix = %s AND year = %s RETURNING last_value",
-            [prefix, year],
+            [count, prefix, year],
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None
@@ -86,6 +105,16 @@ def _next_from_sequence(prefix: str, year: int) -> int:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _many_from_sequence(prefix: str, year: int, count: int) -> list[int]:
+    """`count` numbers from the year's sequence in one round trip, ascending."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cases_next_reference(%s, %s, %s) FROM generate_series(1, %s)",
+            [sequence_name(prefix, year), prefix, year, count],
+        )
+        return sorted(int(row[0]) for row in cursor.fetchall())
 
 
 def restart_numbering() -> None:

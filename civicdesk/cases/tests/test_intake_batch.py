@@ -95,15 +95,15 @@ def what_was_made(payload_ids: list[int]) -> list[Any]:
     return made
 
 
-def store_and_process() -> list[Any]:
+def store_and_process(*, reserve: bool = True) -> list[Any]:
     ids = [
         accept_inbound(
-            channel="api", raw=RawPayload(body=json.dumps(c).encode()), reserve_reference=True
+            channel="api", raw=RawPayload(body=json.dumps(c).encode()), reserve_reference=reserve
         ).payload.pk
         for c in CONTACTS
     ]
     ids.append(
-        accept_inbound(channel="portal", raw=portal_payload(), reserve_reference=True).payload.pk
+        accept_inbound(channel="portal", raw=portal_payload(), reserve_reference=reserve).payload.pk
     )
     while process_waiting(limit=50):
         pass
@@ -111,24 +111,58 @@ def store_and_process() -> list[Any]:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("reserve", [True, False], ids=["reserved", "unreferenced"])
 def test_the_batch_writes_what_one_by_one_writes(
-    riverton: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+    riverton: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, reserve: bool
 ) -> None:
     settings.TASK_BACKEND = "database"
     settings.REALTIME_BACKEND = "database"
     try:
         with transaction.atomic():
             monkeypatch.setattr(registry, "_batch_handler", None)
-            one_by_one = store_and_process()
+            one_by_one = store_and_process(reserve=reserve)
             raise Undo
     except Undo:
         pass
     monkeypatch.undo()
     assert registry.batch_handler() is not None
-    together = store_and_process()
+    together = store_and_process(reserve=reserve)
 
     for n, (a, b) in enumerate(zip(together, one_by_one, strict=True)):
         assert a == b, n
     statuses = [row[0] for row in together[:-2]]
     assert statuses.count("failed") == 2  # the unknown service and the unusable address
     assert Case.objects.count() == len(CONTACTS) - 2 + 1
+
+
+@pytest.mark.django_db
+def test_contacts_acknowledged_without_a_reference_are_written_together_and_numbered_in_order(
+    riverton: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook's contact on a channel that does not thread by sender opens its own case, so
+    the batch writes it too, taking its reference in arrival order; only the invalid ones go
+    one by one (to be recorded failed)."""
+    settings.TASK_BACKEND = "database"
+    one_by_one: list[int] = []
+    real = registry.call_inbound_handler
+
+    def spied(message: Any, **kwargs: Any) -> Any:
+        one_by_one.append(kwargs["payload_id"])
+        return real(message, **kwargs)
+
+    monkeypatch.setattr(registry, "call_inbound_handler", spied)
+    ids = [
+        accept_inbound(channel="api", raw=RawPayload(body=json.dumps(c).encode())).payload.pk
+        for c in CONTACTS
+    ]
+    while process_waiting(limit=50):
+        pass
+    payloads = list(InboundPayload.objects.filter(pk__in=ids).order_by("id"))
+    failed = [p.pk for p in payloads if p.status == "failed"]
+    assert sorted(one_by_one) == failed
+    assert len(failed) == 2
+    references = [p.result_reference for p in payloads if p.status == "processed"]
+    assert all(not p.reference for p in payloads)
+    assert references == sorted(references)
+    assert len(set(references)) == len(references)
+    assert sorted(Case.objects.values_list("reference", flat=True)) == references

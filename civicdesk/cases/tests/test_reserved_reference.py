@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 
 from civicdesk.cases.models import Case
+from civicdesk.cases.services import next_reference
+from civicdesk.cases.services.references import next_references
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.channels.services import accept_inbound, process_payload
 from civicdesk.core.tokens import digest
@@ -62,3 +64,19 @@ def test_a_message_naming_its_case_is_given_no_new_reference(riverton: Any) -> N
     second = accept_inbound(channel="console", raw=raw, reserve_reference=True)
     assert second.payload.reference == ""
     assert json.loads(bytes(second.payload.body))["case_reference"] == case_reference
+
+
+def test_references_taken_together_count_up_per_year_after_those_taken_alone(riverton: Any) -> None:
+    from datetime import UTC, datetime
+
+    this_year, next_year = datetime(2026, 6, 1, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC)
+    first = next_reference(at=this_year)
+    taken = next_references(at=[this_year, next_year, this_year, this_year, next_year])
+    last = next_reference(at=this_year)
+    numbers = [int(r.rsplit("-", 1)[1]) for r in [first, *taken, last]]
+    years = [r.split("-")[1] for r in taken]
+    assert years == ["2026", "2027", "2026", "2026", "2027"]
+    start = numbers[0]
+    assert [numbers[i] for i in (1, 3, 4, 6)] == [start + 1, start + 2, start + 3, start + 4]
+    assert numbers[5] == numbers[2] + 1
+    assert len(set(taken)) == len(taken)

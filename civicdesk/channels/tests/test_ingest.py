@@ -78,6 +78,18 @@ def test_acknowledging_only_stores_and_the_loop_processes_a_batch(
 
 
 @pytest.mark.django_db
+def test_the_ingest_loop_takes_batches_of_the_configured_size(
+    riverton: Any, loop_backend: None, settings: Any
+) -> None:
+    from civicdesk.channels.jobs import ingest_waiting_payloads
+
+    settings.CIVICDESK_INGEST_BATCH_SIZE = 3
+    for n in range(5):
+        stored(f"sender{n}@mail.example", f"Contact {n}")
+    assert [ingest_waiting_payloads() for _ in range(3)] == [3, 2, 0]
+
+
+@pytest.mark.django_db
 def test_a_sender_waits_while_an_earlier_message_is_being_processed(
     riverton: Any, loop_backend: None
 ) -> None:

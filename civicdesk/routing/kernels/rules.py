@@ -7,6 +7,7 @@ first match wins, so specific rules go before general ones.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -39,22 +40,34 @@ def _padded(text: str) -> str:
     return " " + " ".join(words(text)) + " "
 
 
-def keyword_matches(keyword: str, padded_text: str) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _phrase(keyword: str) -> str:
+    """The keyword folded and padded as it must appear in a padded text ("" if no words)."""
     phrase = " ".join(words(keyword))
-    return bool(phrase) and f" {phrase} " in padded_text
+    return f" {phrase} " if phrase else ""
 
 
-def rule_matches(rule: KeywordRuleSpec, text: str) -> bool:
-    padded = _padded(text)
+def keyword_matches(keyword: str, padded_text: str) -> bool:
+    phrase = _phrase(keyword)
+    return bool(phrase) and phrase in padded_text
+
+
+def _matches_padded(rule: KeywordRuleSpec, padded: str) -> bool:
     hits = [keyword_matches(keyword, padded) for keyword in rule.keywords]
     if not hits:
         return False
     return all(hits) if rule.match_all else any(hits)
 
 
+def rule_matches(rule: KeywordRuleSpec, text: str) -> bool:
+    return _matches_padded(rule, _padded(text))
+
+
 def first_match(rules: Iterable[KeywordRuleSpec], text: str) -> KeywordRuleSpec | None:
+    """The first rule in order that matches; the text is folded once for all of them."""
+    padded = _padded(text)
     for rule in sorted(rules, key=lambda r: (r.order, r.rule_id)):
-        if rule_matches(rule, text):
+        if _matches_padded(rule, padded):
             return rule
     return None
 
