@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from civicdesk.core.database_check import check_database_settings
 from civicdesk.core.supervision import Child, Supervisor
 
 log = logging.getLogger("civicdesk.serve")
@@ -89,6 +90,7 @@ class Command(BaseCommand):
         socket_port = port + 1 if socket_port is None else socket_port
         if socket_port == port:
             raise CommandError("--socket-port must differ from --port")
+        check_database_settings()
         call_command("collectstatic", interactive=False, verbosity=0)
         if web_workers is None:
             web_workers = settings.CIVICDESK_WEB_WORKERS or DEFAULT_WEB_WORKERS

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from civicdesk.core.database_check import check_database_settings
 from civicdesk.core.loops import discover_loops, run_loop
 from civicdesk.core.supervision import exit_with_supervisor
 from civicdesk.core.workers import run_database_worker
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 "CIVICDESK_TASK_BACKEND=immediate runs tasks in the caller: no worker is needed."
             )
         exit_with_supervisor()
+        check_database_settings()
         stop = threading.Event()
         loops = [] if no_loops else list(discover_loops().values())
         threads = [

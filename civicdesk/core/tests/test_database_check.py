@@ -1,0 +1,72 @@
+"""Wrong database settings stop `serve` and `worker` at start-up with the server's words, rather
+than being answered "busy" for ever behind the pool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management.base import CommandError
+from django.db import connection
+
+from civicdesk.core.database_check import check_database_settings
+
+pytestmark = pytest.mark.postgres_only
+
+
+def test_the_test_database_passes(db: None) -> None:
+    check_database_settings(wait_seconds=0)
+
+
+def test_a_database_that_does_not_exist_is_named(db: None, settings: Any) -> None:
+    original = dict(connection.settings_dict)
+    try:
+        connection.settings_dict["NAME"] = "civicdesk_no_such_database"
+        with pytest.raises(CommandError, match="'civicdesk_no_such_database' does not exist"):
+            check_database_settings(wait_seconds=0)
+    finally:
+        connection.settings_dict.update(original)
+
+
+def test_a_server_that_does_not_answer_is_waited_for_then_reported(db: None) -> None:
+    original = dict(connection.settings_dict)
+    try:
+        connection.settings_dict["PORT"] = "1"  # nothing listens there
+        with pytest.raises(CommandError, match="nothing answered"):
+            check_database_settings(wait_seconds=0)
+    finally:
+        connection.settings_dict.update(original)
+
+
+def test_the_worker_stops_at_once_on_wrong_settings(db: None, tmp_path: Path) -> None:
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/civicdesk_no_such_database"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CIVICDESK_VAR_DIR": str(tmp_path),
+        "CIVICDESK_TASK_BACKEND": "database",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "civicdesk.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "does not exist" in done.stderr
+
+
+def test_a_role_the_server_does_not_know_is_a_refused_login(db: None) -> None:
+    original = dict(connection.settings_dict)
+    try:
+        connection.settings_dict["USER"] = "civicdesk_no_such_role"
+        with pytest.raises(CommandError, match="refused the user or password"):
+            check_database_settings(wait_seconds=30)  # not waited for: it will never work
+    finally:
+        connection.settings_dict.update(original)
