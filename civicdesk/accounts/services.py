@@ -54,6 +54,7 @@ def authenticate_api_key(*, key: str) -> ApiCaller | None:
         entry, user = cached
         # A copy: a request that changes its user object must not change the next one's.
         return ApiCaller(user=copy.copy(user), token_id=entry.token_id)  # type: ignore[arg-type]
+    generation = tokens.generation()
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_digest=key_digest, revoked_at__isnull=True, user__is_active=True)
@@ -65,7 +66,13 @@ def authenticate_api_key(*, key: str) -> ApiCaller | None:
     moment = now()
     if token.last_used_at is None or moment - token.last_used_at > TOKEN_USE_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=moment)
-    tokens.put(key_digest, token_id=token.pk, user_id=token.user_id, value=token.user)
+    tokens.put(
+        key_digest,
+        token_id=token.pk,
+        user_id=token.user_id,
+        value=token.user,
+        read_at_generation=generation,
+    )
     return ApiCaller(user=copy.copy(token.user), token_id=token.pk)
 
 

@@ -42,6 +42,13 @@ class TokenCache:
         self.size = size
         self._entries: OrderedDict[str, tuple[CachedToken, object]] = OrderedDict()
         self._lock = threading.Lock()
+        # Counts forgettings: a lookup that began before one must not cache what it read, or a
+        # token revoked while it was being looked up would be put back for a whole TTL.
+        self._generation = 0
+
+    def generation(self) -> int:
+        """Take before reading a token from the database; give to `put`."""
+        return self._generation
 
     def get(self, key_digest: str) -> tuple[CachedToken, object] | None:
         with self._lock:
@@ -54,12 +61,24 @@ class TokenCache:
             self._entries.move_to_end(key_digest)
             return found
 
-    def put(self, key_digest: str, *, token_id: int, user_id: int, value: object) -> None:
+    def put(
+        self,
+        key_digest: str,
+        *,
+        token_id: int,
+        user_id: int,
+        value: object,
+        read_at_generation: int | None = None,
+    ) -> None:
+        """Remember a token check; not if anything was forgotten since `read_at_generation`
+        (the token may be the one revoked, and the read may predate it)."""
         ttl = _ttl()
         if ttl <= 0:
             return
         entry = CachedToken(token_id=token_id, user_id=user_id, expires_at=time.monotonic() + ttl)
         with self._lock:
+            if read_at_generation is not None and read_at_generation != self._generation:
+                return
             self._entries[key_digest] = (entry, value)
             self._entries.move_to_end(key_digest)
             while len(self._entries) > self.size:
@@ -67,15 +86,18 @@ class TokenCache:
 
     def forget(self, key_digest: str) -> None:
         with self._lock:
+            self._generation += 1
             self._entries.pop(key_digest, None)
 
     def forget_user(self, user_id: int) -> None:
         with self._lock:
+            self._generation += 1
             for key in [k for k, (entry, _) in self._entries.items() if entry.user_id == user_id]:
                 del self._entries[key]
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1
             self._entries.clear()
 
     def __len__(self) -> int:

@@ -78,3 +78,26 @@ def test_the_cache_is_bounded_and_drops_the_least_recently_used() -> None:
     assert ("a" in cache, "b" in cache, "c" in cache) == (True, False, True)
     cache.forget_user(1)
     assert ("a" in cache, len(cache)) == (False, 1)
+
+
+def test_a_token_revoked_while_a_request_looks_it_up_is_not_put_back_in_the_cache(
+    riverton: Any,
+) -> None:
+    from django.db import connection
+
+    issued = create_api_token(email=riverton.ann.email)
+    revoked = []
+
+    def revoke_right_after_the_lookup(execute: Any, sql: str, *args: Any) -> Any:
+        result = execute(sql, *args)
+        if "accounts_apitoken" in sql and sql.lstrip().startswith("SELECT") and not revoked:
+            revoked.append(True)  # the revocation lands between the read and the caching
+            revoke_api_token(token=ApiToken.objects.get(pk=issued.token.pk))
+        return result
+
+    with connection.execute_wrapper(revoke_right_after_the_lookup):
+        in_flight = authenticate_api_key(key=issued.key)
+
+    assert in_flight is not None  # it read the token before the revocation
+    assert digest(issued.key) not in tokens
+    assert authenticate_api_key(key=issued.key) is None
