@@ -86,7 +86,7 @@ def test_a_token_revoked_while_a_request_looks_it_up_is_not_put_back_in_the_cach
     from django.db import connection
 
     issued = create_api_token(email=riverton.ann.email)
-    revoked = []
+    revoked: list[bool] = []
 
     def revoke_right_after_the_lookup(execute: Any, sql: str, *args: Any) -> Any:
         result = execute(sql, *args)
