@@ -217,7 +217,7 @@ CIVICDESK_BODY_LIMITS = {
 # waits this long for a slot, then gets 503 with Retry-After. Keep it at or under the database
 # pool's size, and under the server's threads (`civicdesk serve --threads`, 32 by default).
 CIVICDESK_MAX_REQUESTS_IN_FLIGHT = env_int("CIVICDESK_MAX_REQUESTS_IN_FLIGHT", 8, minimum=1)
-CIVICDESK_ADMISSION_WAIT_SECONDS = float(env_str("CIVICDESK_ADMISSION_WAIT_SECONDS", "1"))
+CIVICDESK_ADMISSION_WAIT_SECONDS = float(env_str("CIVICDESK_ADMISSION_WAIT_SECONDS", "3"))
 CIVICDESK_RETRY_AFTER_SECONDS = env_int("CIVICDESK_RETRY_AFTER_SECONDS", 2, minimum=1)
 # Web processes `civicdesk serve` starts on its port (0: its default, 2). Each has its own
 # database pool (CIVICDESK_DB_POOL_MAX_SIZE connections) and admission slots.
