@@ -219,7 +219,8 @@ CIVICDESK_BODY_LIMITS = {
 CIVICDESK_MAX_REQUESTS_IN_FLIGHT = env_int("CIVICDESK_MAX_REQUESTS_IN_FLIGHT", 8, minimum=1)
 CIVICDESK_ADMISSION_WAIT_SECONDS = float(env_str("CIVICDESK_ADMISSION_WAIT_SECONDS", "3"))
 CIVICDESK_RETRY_AFTER_SECONDS = env_int("CIVICDESK_RETRY_AFTER_SECONDS", 2, minimum=1)
-# Web processes `civicdesk serve` starts on its port (0: its default, 2). Each has its own
+# Web processes `civicdesk serve` starts on its port (0: its default, 2 on PostgreSQL and 1 on
+# SQLite). Each has its own
 # database pool (CIVICDESK_DB_POOL_MAX_SIZE connections) and admission slots.
 CIVICDESK_WEB_WORKERS = env_int("CIVICDESK_WEB_WORKERS", 0, minimum=0)
 # Where pages open their WebSocket. Empty: the page's own host and port (one origin, /ws/

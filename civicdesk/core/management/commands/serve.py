@@ -24,16 +24,19 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from civicdesk.core.database_check import check_database_settings
 from civicdesk.core.supervision import Child, Supervisor
 
 log = logging.getLogger("civicdesk.serve")
 DEFAULT_THREADS = 32
-# One web process runs Python on one core at a time (the interpreter lock); a second one lets
-# the pages and the API use the second core of a small machine. Past 2 the database and the
-# worker need what is left (docs/deployment.md).
-DEFAULT_WEB_WORKERS = 2
+# One web process runs Python on one core at a time (the interpreter lock); on PostgreSQL a
+# second one lets the pages and the API use the second core of a small machine (past 2 the
+# database and the worker need what is left). SQLite has one writer: a second process only
+# adds waits for its lock (measured: fewer acknowledgements and a p99 2.7 times longer), so
+# one. See docs/deployment.md and docs/performance.md.
+DEFAULT_WEB_WORKERS = {"postgresql": 2, "sqlite": 1}
 
 
 class _Stopped(Exception):
@@ -67,8 +70,8 @@ class Command(BaseCommand):
             "--web-workers",
             type=int,
             default=None,
-            help="Web processes serving PORT (default: CIVICDESK_WEB_WORKERS, else "
-            f"{DEFAULT_WEB_WORKERS}); each keeps its own database pool and admission slots.",
+            help="Web processes serving PORT (default: CIVICDESK_WEB_WORKERS, else 2 on "
+            "PostgreSQL and 1 on SQLite); each keeps its own database pool and admission slots.",
         )
         parser.add_argument("--no-worker", action="store_true", help="Do not start a task worker.")
         parser.add_argument(
@@ -93,7 +96,9 @@ class Command(BaseCommand):
         check_database_settings()
         call_command("collectstatic", interactive=False, verbosity=0)
         if web_workers is None:
-            web_workers = settings.CIVICDESK_WEB_WORKERS or DEFAULT_WEB_WORKERS
+            web_workers = settings.CIVICDESK_WEB_WORKERS or DEFAULT_WEB_WORKERS.get(
+                connection.vendor, 1
+            )
         if web_workers < 1:
             raise CommandError("--web-workers must be at least 1")
         children = server_children(
