@@ -89,6 +89,7 @@ DUPLICATE_WAIT_SECONDS = 5
 # A payload received this long ago and still not picked up was never enqueued (task backends
 # without the ingest loop: `immediate`).
 UNCLAIMED_AFTER = timedelta(minutes=2)
+_CONTENT_TYPE_LENGTH = InboundPayload._meta.get_field("content_type").max_length or 120
 
 
 def ingest_loop_runs() -> bool:
@@ -228,7 +229,9 @@ def accept_inbound(
         "scope": scope,
         "provider_message_id": provider_id or None,
         "body_digest": body_digest,
-        "content_type": raw.content_type,
+        # Cut to its column: a longer one (a sender's own Content-Type) would fail the INSERT on
+        # PostgreSQL and lose the payload, every time it is resent.
+        "content_type": raw.content_type[:_CONTENT_TYPE_LENGTH],
         "headers": dict(raw.headers),
         "body": raw.body,
         "status": status,

@@ -40,10 +40,12 @@ def check_database_settings(*, wait_seconds: float = 30.0) -> None:
     params = connection.get_connection_params()
     params.pop("context", None)
     params.pop("cursor_factory", None)
+    # DATABASE_URL may set its own (`?connect_timeout=10`); 5 s otherwise.
+    params.setdefault("connect_timeout", 5)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            psycopg.connect(**params, connect_timeout=5).close()
+            psycopg.connect(**params).close()
             return
         except psycopg.OperationalError as exc:
             sqlstate = _sqlstate(exc)

@@ -114,3 +114,15 @@ def test_the_numbering_insert_stores_every_column_as_the_orm_would(riverton: Any
     assert stored.created_at >= before
     assert stored.updated_at >= before
     assert stored.reference.startswith("RIV-")
+
+
+def test_a_content_type_longer_than_its_column_still_stores_the_payload(riverton: Any) -> None:
+    from civicdesk.channels.contracts import RawPayload
+
+    content_type = "application/x-" + "y" * 200  # a webhook's or a command's own Content-Type
+    raw = RawPayload(body=console_payload().body, content_type=content_type)
+    acceptance = accept_inbound(channel="console", raw=raw)
+
+    stored = InboundPayload.objects.get(pk=acceptance.payload.pk)
+    assert stored.content_type == content_type[:120]
+    assert stored.status == "received"

@@ -70,3 +70,19 @@ def test_a_role_the_server_does_not_know_is_a_refused_login(db: None) -> None:
             check_database_settings(wait_seconds=30)  # not waited for: it will never work
     finally:
         connection.settings_dict.update(original)
+
+
+def test_a_connect_timeout_in_database_url_is_kept(db: None) -> None:
+    """DATABASE_URL may say `?connect_timeout=10`: the check uses it rather than failing on
+    two values for the same keyword."""
+    options = connection.settings_dict["OPTIONS"]
+    had = "connect_timeout" in options
+    previous = options.get("connect_timeout")
+    options["connect_timeout"] = 10
+    try:
+        check_database_settings(wait_seconds=0)
+    finally:
+        if had:
+            options["connect_timeout"] = previous
+        else:
+            options.pop("connect_timeout")
