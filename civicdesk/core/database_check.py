@@ -32,7 +32,10 @@ _REFUSED_LOGIN = re.compile(
 
 
 def check_database_settings(*, wait_seconds: float = 30.0) -> None:
-    """Raise CommandError, with the database's message, if the settings cannot connect."""
+    """Raise CommandError, with the database's message, if the settings can never connect
+    (no such database, a refused login). A server that does not answer within `wait_seconds`
+    (down, slow, out of connection slots) is logged as an error and start-up goes on: the
+    processes then answer 503 and retry until it is back, as they would had it gone away later."""
     if connection.vendor != "postgresql":
         return  # SQLite: the file is created on first use; migrations say the rest
     import psycopg
@@ -49,8 +52,11 @@ def check_database_settings(*, wait_seconds: float = 30.0) -> None:
             return
         except psycopg.OperationalError as exc:
             sqlstate = _sqlstate(exc)
-            if sqlstate.startswith(_SETTINGS_ERRORS) or time.monotonic() >= deadline:
+            if sqlstate.startswith(_SETTINGS_ERRORS):
                 raise CommandError(_explain(exc, sqlstate)) from exc
+            if time.monotonic() >= deadline:
+                log.error("%s Starting anyway; retrying.", _explain(exc, sqlstate))
+                return
             log.warning("The database is not answering yet (%s); waiting for it", exc)
             time.sleep(1)
 
@@ -73,5 +79,5 @@ def _explain(exc: Exception, sqlstate: str) -> str:
     elif sqlstate.startswith("28"):
         advice = f"{host} refused the user or password in DATABASE_URL"
     else:
-        advice = f"nothing answered on {host}: is PostgreSQL running, and is DATABASE_URL right?"
+        advice = f"no answer from {host}: is PostgreSQL running, and is DATABASE_URL right?"
     return f"Cannot connect to the database: {advice} ({first})."
