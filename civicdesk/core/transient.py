@@ -49,14 +49,18 @@ _TRANSIENT_PACKAGES = {"psycopg_pool", "redis", "builtins"}
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True when `exc` (or the error it wraps) is a fault that goes away when tried again."""
+    """True when `exc` (or the error it wraps) is a fault that goes away when tried again.
+
+    Only explicit wrapping counts (`raise ... from`, as Django does for database errors): an
+    error raised while another was being handled (`__context__`) is its own error, and a
+    permanent one must not pass for temporary because a socket error came before it."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if _is_transient_one(current):
             return True
-        current = current.__cause__ or current.__context__
+        current = current.__cause__
     return False
 
 

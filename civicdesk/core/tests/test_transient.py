@@ -90,3 +90,23 @@ def test_a_socket_reset_or_broken_pipe_is_transient(exc: OSError) -> None:
 def test_other_os_errors_are_not_transient() -> None:
     assert not is_transient(FileNotFoundError(2, "gone"))
     assert not is_transient(PermissionError(13, "denied"))
+
+
+def _raised_while_handling_a_reset() -> ValueError:
+    try:
+        try:
+            raise ConnectionResetError("peer reset")
+        except ConnectionResetError:
+            raise ValueError("the message could not be read")  # noqa: B904 - the point
+    except ValueError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+def test_an_error_raised_while_handling_a_socket_error_is_its_own_error() -> None:
+    unreadable = _raised_while_handling_a_reset()
+    assert isinstance(unreadable.__context__, ConnectionResetError)
+    assert not is_transient(unreadable)
+    wrapped = RuntimeError("wrapped")
+    wrapped.__cause__ = ConnectionResetError("peer reset")
+    assert is_transient(wrapped)  # explicit wrapping of a temporary fault still counts
