@@ -128,12 +128,33 @@ class WSGIBodyLimit:
             # All of it before Django runs: a client trickling its body would otherwise hold
             # one of the admission slots (core.overload) until its last byte.
             body = _read_declared(environ["wsgi.input"], length)
+            if body.tell() < length:  # the client went away mid-body: never act on a part
+                body.close()
+                return self._incomplete(start_response, path)
         else:
             return self.app(environ, start_response)
         environ["wsgi.input"] = body
         environ["CONTENT_LENGTH"] = str(body.seek(0, io.SEEK_END))
         body.seek(0)
         return _ClosingWith(self.app(environ, start_response), body)
+
+    @staticmethod
+    def _incomplete(start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
+        message = "The request body is shorter than its Content-Length: it was not received."
+        if path.startswith(API_PREFIX):
+            content = json.dumps({"detail": message, "code": "body_incomplete"}).encode()
+            content_type = "application/json"
+        else:
+            content, content_type = message.encode(), "text/plain; charset=utf-8"
+        start_response(
+            "400 Bad Request",
+            [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(content))),
+                ("Connection", "close"),
+            ],
+        )
+        return [content]
 
     @staticmethod
     def _refuse(
@@ -179,7 +200,8 @@ def _read_at_most(stream: Any, limit: int) -> Any:
 
 
 def _read_declared(stream: Any, length: int) -> Any:
-    """The `length` bytes the client declared (fewer if it went away), nothing past them."""
+    """The `length` bytes the client declared (fewer if it went away: the caller checks),
+    nothing past them; the file is left at its end."""
     body = io.BytesIO() if length <= SPOOL_IN_MEMORY_BYTES else _spool()
     remaining = length
     while remaining > 0:

@@ -271,6 +271,29 @@ def test_a_declared_body_is_all_in_before_django_is_called() -> None:
     assert seen == {"received before": len(body), "length": str(len(body)), "body": body}
 
 
+def test_a_body_cut_short_is_refused_not_acted_on() -> None:
+    # The client declared 40 bytes and went away after 12: never handle the part as a request.
+    called: list[bool] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        called.append(True)
+        start_response("200 OK", [])
+        return [b""]
+
+    wrapped = WSGIBodyLimit(app, BodyLimits(default=1000))
+    answers: list[tuple[str, list[tuple[str, str]]]] = []
+    environ: dict[str, Any] = {
+        "PATH_INFO": "/api/v1/contacts",
+        "CONTENT_LENGTH": "40",
+        "wsgi.input": BytesIO(b'{"external_i'),
+    }
+    content = b"".join(wrapped(environ, lambda status, headers: answers.append((status, headers))))
+
+    assert called == []
+    assert answers[0][0] == "400 Bad Request"
+    assert json.loads(content)["code"] == "body_incomplete"
+
+
 def test_slow_uploads_do_not_hold_the_admission_slots(tmp_path: Path) -> None:
     # One slot: a client trickling a form's body used to hold it until its last byte, and
     # every other request was answered 503 meanwhile.
