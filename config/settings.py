@@ -231,6 +231,10 @@ CIVICDESK_SOCKET_URL = env_str("CIVICDESK_SOCKET_URL", "")
 CIVICDESK_SOCKET_PORT = env_int("CIVICDESK_SOCKET_PORT", 0, minimum=0)
 
 # --- Channels -------------------------------------------------------------------------------
+# `civicdesk smtpd` (started by `civicdesk serve` unless --no-smtpd): where citizens' mail for
+# the email accounts is received. Loopback by default: a mail server in front relays to it.
+CIVICDESK_SMTPD_HOST = env_str("CIVICDESK_SMTPD_HOST", "127.0.0.1")
+CIVICDESK_SMTPD_PORT = env_int("CIVICDESK_SMTPD_PORT", 2525, minimum=1)
 # Adapters beyond the packages in civicdesk/channels/adapters/: dotted paths to modules that
 # expose ADAPTER (or to adapter classes). Tests add the fictional sms_acme channel.
 CIVICDESK_CHANNEL_ADAPTERS = env_list("CIVICDESK_CHANNEL_ADAPTERS", [])

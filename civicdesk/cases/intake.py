@@ -28,8 +28,10 @@ from civicdesk.catalogue.selectors import active_service_by_code, service_with_a
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.selectors import (
+    ThreadMatch,
     sender_identity,
     senders_are_authenticated,
+    thread_of_reply,
     threads_by_sender,
 )
 from civicdesk.channels.services import InboundOutcome
@@ -138,26 +140,55 @@ def _proven(message: InboundMessage) -> bool:
 def _case_named_by(message: InboundMessage, contacts: list[ContactInput]) -> Case | None:
     """The case the message answers, when it names one it may answer.
 
-    References are short and sequential, so anyone could type one. A reference from an
-    unauthenticated channel is honoured only when the sender is already one of the ways to reach
-    that case's citizen; otherwise the message is treated as new contact, and says nothing about
-    whether the case exists.
+    In order: the private status link's token; a reply to one of our own messages (its
+    In-Reply-To/References, or the reply token it carried back: only the message's recipients
+    saw those); the reference it quotes; a reply to an earlier message of the same
+    conversation (ids its sender chose). References are short and sequential, so anyone could
+    type one: a reference, or an id of the sender's own choosing, from an unauthenticated
+    channel is honoured only when the sender is already one of the ways to reach that case's
+    citizen; otherwise the message is treated as new contact, and says nothing about whether
+    the case exists.
     """
+    thread = None
+    if message.in_reply_to_ids or message.reply_address_token:
+        thread = thread_of_reply(
+            channel=message.channel,
+            message_ids=message.in_reply_to_ids,
+            reply_token=message.reply_address_token,
+        )
     if message.reply_token_digest:
         case = case_by_status_token_digest(message.reply_token_digest)
         if case is None:
             raise NotFound("The status link is not valid.")
+    elif thread is not None and thread.proven and (case := case_by_reference(thread.reference)):
+        pass
     elif message.case_reference:
         case = case_by_reference(message.case_reference)
         if not _proven(message):
-            if case is None or not citizen_has_contact_point(
-                citizen_id=case.citizen_id, contacts=contacts
-            ):
-                return None
+            if case is None or not _known_sender(case, contacts):
+                return _case_of_conversation(thread, contacts)
         elif case is None:
             raise NotFound(f"No case {message.case_reference}.")
     else:
+        return _case_of_conversation(thread, contacts)
+    return _accepting_contact(case)
+
+
+def _known_sender(case: Case, contacts: list[ContactInput]) -> bool:
+    return citizen_has_contact_point(citizen_id=case.citizen_id, contacts=contacts)
+
+
+def _case_of_conversation(thread: ThreadMatch | None, contacts: list[ContactInput]) -> Case | None:
+    """The case of the earlier message a reply answers, if its sender is known on it."""
+    if thread is None:
         return None
+    case = case_by_reference(thread.reference)
+    if case is None or not (thread.proven or _known_sender(case, contacts)):
+        return None
+    return _accepting_contact(case)
+
+
+def _accepting_contact(case: Case) -> Case:
     # A closed case is finished: new contact about it starts a new case for the same citizen.
     if case.status not in ACCEPTS_CONTACT:
         raise DomainError(f"Case {case.reference} is closed; please start a new request.")

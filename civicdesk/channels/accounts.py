@@ -75,6 +75,17 @@ def configure_account(
     return config
 
 
+def ensure_account(*, kind: str, name: str, values: Mapping[str, Any]) -> ChannelAccount:
+    """The account of `kind` called `name`, created with `values` if it does not exist (an
+    existing one is left as an administrator may have changed it). For set-up and the demo."""
+    account = ChannelAccount.objects.filter(kind=kind, name=name).first()
+    if account is None:
+        account = ChannelAccount(kind=kind, name=name)
+        configure_account(account=account, values=values, save=False)
+        account.save()
+    return account
+
+
 _REENTER = "Enter this secret again: the stored value cannot be decrypted."
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from civicdesk.channels.config import AccountConfig
 from civicdesk.core.limits import NAME_MAX_LENGTH
@@ -54,6 +54,9 @@ class InboundAttachment:
     filename: str
     content_type: str
     content: bytes
+    # An image shown inside the message (an email's `Content-ID`, without the brackets), which
+    # the message's HTML names as `cid:<content_id>`; "" for a file attached to it.
+    content_id: str = ""
 
     @property
     def size(self) -> int:
@@ -109,6 +112,24 @@ class InboundMessage:
     is_automated: bool = False
     # The account identity the citizen wrote to (our number, our address), when known.
     recipient: str = ""
+    # Conversations with several people (email): the others the message went to or was copied
+    # to, who receive replies too. Never the sender, never the account itself.
+    participants: tuple[SenderContact, ...] = ()
+    # What was folded away from `body`: quoted history and the signature, kept to be shown on
+    # demand ("" when nothing was folded). `body` is what the sender wrote this time.
+    quoted_text: str = ""
+    # The message as sanitised HTML (safe to show), when it came only as HTML; "" otherwise.
+    body_html: str = ""
+    # Threading by the provider's message ids: the ids of earlier messages this one answers,
+    # nearest first (an email's In-Reply-To, then its References, newest first). The framework
+    # resolves them to a thread: one of our own sent messages, or an earlier inbound one.
+    in_reply_to_ids: tuple[str, ...] = ()
+    # A token the channel carried back from one of our messages (an email's reply address,
+    # `help+<token>@...`); the domain that minted it checks it. "" when none.
+    reply_address_token: str = ""
+    # What the adapter left out of the message or repaired, in plain words, for staff (an
+    # attachment over the size limit, a charset that was guessed).
+    notes: tuple[str, ...] = ()
 
 
 class DeliveryOutcome(enum.StrEnum):
@@ -239,6 +260,41 @@ class PollResult:
     cursor: str
 
 
+@dataclass(frozen=True)
+class ListenerAccount:
+    """An account a listening channel receives for: its id and its decrypted settings."""
+
+    account_id: int
+    config: Any
+
+
+@dataclass(frozen=True)
+class ListenerVerdict:
+    """What became of a message a listener handed over: stored (durably, before the sender is
+    told), or not stored for a reason that is temporary (the sender should try again)."""
+
+    stored: bool
+    duplicate: bool = False
+    reason: str = ""
+
+
+class ListenerIntake(Protocol):
+    """The framework's side of a listener: which account an address belongs to, and a durable
+    store. Both may be slow (the database): a listener calls them off its event loop."""
+
+    def account_for(self, identity: str) -> ListenerAccount | None: ...
+
+    def accept(self, raw: RawPayload, account: ListenerAccount) -> ListenerVerdict: ...
+
+
+class Listener(Protocol):
+    """A server a channel runs to receive (the SMTP listener); started and stopped once."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class ChannelAdapter(ABC):
     """One channel kind. Subclasses set `kind` and `label` and implement the two translations.
 
@@ -260,6 +316,9 @@ class ChannelAdapter(ABC):
     rate_limited: ClassVar[bool] = True
     # Whether accounts of this kind are polled (`poll`) rather than pushed to by webhook.
     polls: ClassVar[bool] = False
+    # Whether this channel can send at all yet (a channel may receive before its sending is
+    # built): replies never take a route through a channel that cannot send.
+    can_send: ClassVar[bool] = True
     # Whether a reply in this channel reaches the citizen by itself (portal: the status page).
     needs_recipient: ClassVar[bool] = True
     # Contact-point kinds a reply can be addressed to, in order of preference.
@@ -310,6 +369,18 @@ class ChannelAdapter(ABC):
     def poll(self, config: Any, cursor: str) -> PollResult:
         """Fetch what arrived since `cursor` (adapters with `polls = True`)."""
         raise NotImplementedError(f"{self.kind} is not a polled channel")
+
+    def provider_id_prefix(self, message_id: str) -> str:
+        """Where a provider id carries more than the message's own id (email: the Message-ID
+        and a digest of the content), the start that every provider id of the message
+        `message_id` shares; "" when provider ids are the message ids themselves."""
+        return ""
+
+    def listener(self, *, host: str, port: int, intake: ListenerIntake) -> Listener:
+        """A server receiving this channel's messages on host:port (channels that are delivered
+        to over a protocol of their own, like SMTP). Each message is handed to `intake`, which
+        stores it before the listener tells the sender it was accepted."""
+        raise NotImplementedError(f"{self.kind} does not listen")
 
 
 # How far a signed webhook's timestamp may be from now, either way. The webhook endpoint sets

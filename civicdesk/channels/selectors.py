@@ -5,10 +5,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from civicdesk.channels import registry
-from civicdesk.channels.models import ChannelAccount, InboundPayload, PayloadStatus
+from civicdesk.channels.models import (
+    ChannelAccount,
+    InboundPayload,
+    OutboundDelivery,
+    PayloadStatus,
+)
 
 # The states a payload goes through, for the interfaces that show them to its sender.
 __all__ = ["PayloadStatus"]
@@ -61,8 +66,9 @@ def channel_choices() -> list[tuple[str, str]]:
 
 
 def channel_can_reply(kind: str) -> bool:
-    """Whether a message can be sent in `kind` at all (an adapter exists for it)."""
-    return kind in registry.adapters()
+    """Whether a message can be sent in `kind` at all (an adapter exists for it, that sends)."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.can_send)
 
 
 def threads_by_sender(kind: str) -> bool:
@@ -133,6 +139,8 @@ def reachable_routes(
         accounts.setdefault(kind, []).append(account_id)
     routes: list[ReplyRoute] = []
     for kind, adapter in adapters.items():
+        if not adapter.can_send:
+            continue
         used = kind in used_channels
         if not adapter.needs_recipient:
             if used:
@@ -187,6 +195,78 @@ def _address_for(
         if values:
             return values[0], kind
     return "", ""
+
+
+@dataclass(frozen=True)
+class ThreadMatch:
+    """The conversation an inbound message answers, found by the provider's message ids.
+
+    `proven`: the message answers one of *our* messages (its id, or the reply token it carried
+    back, is one only its recipients saw), so the sender may join that case like the holder of
+    its status link. Otherwise it answers an earlier inbound message, whose id its own sender
+    chose: honour it only from a sender already known on that case.
+    """
+
+    reference: str
+    proven: bool
+
+
+# The most ids of a References chain looked up (the nearest ones: the chain is newest first).
+THREAD_IDS_LOOKED_UP = 20
+
+
+def thread_of_reply(
+    *, channel: str, message_ids: Sequence[str], reply_token: str = ""
+) -> ThreadMatch | None:
+    """The case thread an inbound message answers, or None. At most three queries.
+
+    First the messages we sent in `channel` (OutboundDelivery provider ids, which are our own
+    message ids): by the reply token (`<token>@...`), then by any of `message_ids`, nearest
+    first. Then the earlier inbound messages of the channel that were processed into a case.
+    """
+    sent = OutboundDelivery.objects.filter(channel=channel).exclude(thread_reference="")
+    if reply_token and len(reply_token) >= 16:
+        reference = (
+            sent.filter(provider_message_id__startswith=f"{reply_token}@")
+            .values_list("thread_reference", flat=True)
+            .first()
+        )
+        if reference:
+            return ThreadMatch(reference=reference, proven=True)
+    ids = [value for value in message_ids if value][:THREAD_IDS_LOOKED_UP]
+    if not ids:
+        return None
+    found = dict(
+        sent.filter(provider_message_id__in=ids).values_list(
+            "provider_message_id", "thread_reference"
+        )
+    )
+    for value in ids:
+        if value in found:
+            return ThreadMatch(reference=found[value], proven=True)
+    adapter_class = registry.adapters().get(channel)
+    adapter = adapter_class() if adapter_class else None
+    # (id, how its provider ids start, or "" when they are the id itself), nearest first.
+    keys = [(value, adapter.provider_id_prefix(value) if adapter else "") for value in ids]
+    condition = Q()
+    for value, prefix in keys:
+        condition |= (
+            Q(provider_message_id__startswith=prefix) if prefix else Q(provider_message_id=value)
+        )
+    earlier = [
+        (str(provider_id), reference)
+        for provider_id, reference in InboundPayload.objects.filter(
+            condition, channel=channel, status=PayloadStatus.PROCESSED
+        )
+        .exclude(result_reference="")
+        .order_by("id")
+        .values_list("provider_message_id", "result_reference")
+    ]
+    for value, prefix in keys:
+        for provider_id, reference in earlier:
+            if provider_id == value or (prefix and provider_id.startswith(prefix)):
+                return ThreadMatch(reference=reference, proven=False)
+    return None
 
 
 def channel_account(account_id: int) -> ChannelAccount | None:

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from civicdesk.channels import guards, idempotency, payload_store, registry, sending_lease
-from civicdesk.channels.accounts import account_config
+from civicdesk.channels.accounts import account_config, ensure_account
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     InboundMessage,
@@ -67,6 +67,7 @@ __all__ = [
     "Processing",
     "accept_inbound",
     "attempt_delivery",
+    "ensure_account",
     "parse_stored_payload",
     "poll_accounts",
     "process_payload",

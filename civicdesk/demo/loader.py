@@ -19,6 +19,7 @@ from civicdesk.channels.models import InboundPayload, OutboundDelivery
 from civicdesk.citizens.models import Citizen
 from civicdesk.core.clock import now
 from civicdesk.demo.catalogue import ensure_catalogue
+from civicdesk.demo.channel_accounts import ensure_channel_accounts
 from civicdesk.demo.history import load_history
 from civicdesk.demo.organisation import ensure_organisation
 from civicdesk.demo.people import CITIZEN_DOMAIN
@@ -60,6 +61,7 @@ def load_demo(*, reset: bool = False) -> DemoLoad:
     removed = remove_demo_cases() if reset else 0
     org = ensure_organisation()
     services = ensure_catalogue(org)
+    ensure_channel_accounts()
     created = 0
     if not demo_citizens().exists():
         rng = random.Random(SEED)

@@ -105,7 +105,7 @@ def serving(url: str) -> bool:
         return False
 
 
-WEB_ONLY = ("--no-worker", "--no-scheduler")
+WEB_ONLY = ("--no-worker", "--no-scheduler", "--no-smtpd")
 
 
 class Platform:

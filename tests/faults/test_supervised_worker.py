@@ -84,7 +84,9 @@ def test_the_supervisor_replaces_a_killed_worker_and_every_delivery_is_sent(
         CIVICDESK_DELIVERY_LEASE_SECONDS=str(LEASE_SECONDS),
         CIVICDESK_SCHEDULER_LEASE_SECONDS=str(SCHEDULER_LEASE_SECONDS),
     )
-    serve = Managed("serve", ["serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path)
+    serve = Managed(
+        "serve", ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-smtpd"], env, tmp_path
+    )
     stop = threading.Event()
     queued: list[int] = []
     loader = threading.Thread(target=_queue_continuously, args=(stop, queued))

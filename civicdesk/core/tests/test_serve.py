@@ -31,6 +31,7 @@ WORKER_STARTED = r"INFO civicdesk\.serve: worker started \(pid (\d+)\)"
 SCHEDULER_STARTED = r"INFO civicdesk\.serve: scheduler started \(pid (\d+)\)"
 WEB_STARTED = r"INFO civicdesk\.serve: web started \(pid (\d+)\)"
 SOCKETS_STARTED = r"INFO civicdesk\.serve: sockets started \(pid (\d+)\)"
+SMTPD_STARTED = r"INFO civicdesk\.serve: smtpd started \(pid (\d+)\)"
 
 
 def _free_port() -> int:
@@ -50,6 +51,16 @@ def _answers(url: str) -> str | None:
         return None
 
 
+def _smtp_greets(port: int) -> bool:
+    import smtplib
+
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=1) as smtp:
+            return smtp.ehlo()[0] == 250
+    except OSError:
+        return False
+
+
 def _payload_status(payload_id: int) -> str:
     return str(InboundPayload.objects.get(pk=payload_id).status)
 
@@ -61,9 +72,14 @@ def _task_statuses() -> list[tuple[str, str]]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads child processes from /proc")
 def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
-    env = command_env(tmp_path, CIVICDESK_TASK_BACKEND="database", **database_env_for_children())
+    port, socket_port, smtp_port = _free_port(), _free_port(), _free_port()
+    env = command_env(
+        tmp_path,
+        CIVICDESK_TASK_BACKEND="database",
+        CIVICDESK_SMTPD_PORT=str(smtp_port),
+        **database_env_for_children(),
+    )
     cli = [sys.executable, "-m", "civicdesk.cli"]
-    port, socket_port = _free_port(), _free_port()
     log = tmp_path / "serve.log"
     seen: list[int] = []
     try:
@@ -88,12 +104,15 @@ def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path
             sockets_url = f"http://127.0.0.1:{socket_port}/healthz"
             assert wait_for(lambda: _answers(sockets_url), timeout=20, what="the socket server")
             wait_for(lambda: pids_in_log(log, SCHEDULER_STARTED), timeout=5, what="scheduler")
+            # The email channel's SMTP listener, beside the servers.
+            wait_for(lambda: _smtp_greets(smtp_port), timeout=20, what="the SMTP listener")
             (worker,) = pids_in_log(log, WORKER_STARTED)
             (scheduler,) = pids_in_log(log, SCHEDULER_STARTED)
             (web,) = pids_in_log(log, WEB_STARTED)
             (sockets,) = pids_in_log(log, SOCKETS_STARTED)
-            seen += [worker, scheduler, web, sockets]
-            assert children_of(serve.pid) == {web, sockets, worker, scheduler}
+            (smtpd,) = pids_in_log(log, SMTPD_STARTED)
+            seen += [worker, scheduler, web, sockets, smtpd]
+            assert children_of(serve.pid) == {web, sockets, worker, scheduler, smtpd}
 
             os.kill(worker, signal.SIGKILL)
             wait_for(
@@ -102,7 +121,7 @@ def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path
             replacement = pids_in_log(log, WORKER_STARTED)[1]
             seen.append(replacement)
             assert f"worker (pid {worker}) exited with code -9" in log.read_text()
-            assert children_of(serve.pid) == {web, sockets, replacement, scheduler}
+            assert children_of(serve.pid) == {web, sockets, replacement, scheduler, smtpd}
 
             inbound = subprocess.run(  # noqa: S603
                 [*cli, "inbound", "console", "--from", "jo@mail.example", "--text", "Lamp out"],
@@ -126,6 +145,7 @@ def test_serve_restarts_a_killed_worker_and_stops_everything_on_sigterm(tmp_path
         text = log.read_text()
         assert "worker stopped (exit code 0)" in text
         assert "scheduler stopped (exit code 0)" in text
+        assert "smtpd stopped (exit code 0)" in text
     finally:
         kill_if_alive(seen)
 

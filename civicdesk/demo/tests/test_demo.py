@@ -179,6 +179,20 @@ def test_demo_loads_riverton_once_and_a_second_run_changes_nothing() -> None:
 
 
 @pytest.mark.django_db
+def test_demo_city_hall_receives_mail_for_its_help_desk_address() -> None:
+    from civicdesk.channels.accounts import account_config
+    from civicdesk.channels.models import ChannelAccount
+    from civicdesk.channels.registry import adapter_for
+
+    call_command("demo", stdout=StringIO())
+    call_command("demo", stdout=StringIO())
+    account = ChannelAccount.objects.get(kind="email")
+    assert (account.name, account.is_active) == ("Riverton help desk", True)
+    config = account_config(adapter=adapter_for("email"), account=account)
+    assert adapter_for("email").own_identities(config) == ("help@riverton.example",)
+
+
+@pytest.mark.django_db
 def test_demo_reset_replaces_the_demo_cases_and_keeps_everything_else() -> None:
     resident = identify_citizen(
         contacts=[ContactInput(kind="email", value="old.demo@rivertonmail.example")]
@@ -206,6 +220,7 @@ def test_demo_cases_that_came_by_email_phone_letter_or_counter_say_no_reply_can_
     from civicdesk.cases.selectors import reply_routes
     from civicdesk.cases.services import reply_to_case
     from civicdesk.cases.services.messages import Unreachable
+    from civicdesk.channels.selectors import channel_label
 
     call_command("demo", stdout=StringIO())
     historical = list(Case.objects.filter(channel__in=HISTORICAL).order_by("id"))
@@ -221,7 +236,7 @@ def test_demo_cases_that_came_by_email_phone_letter_or_counter_say_no_reply_can_
         page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
         assert (
             "This citizen can&#x27;t be reached by reply: the case came by "
-            f"{channel} and there is no email channel yet" in page
+            f"{channel_label(channel)} and there is no email channel yet" in page
         ), channel
         assert 'id="reply-body"' not in page
         assert "Sent by" not in page

@@ -7,7 +7,9 @@ Four supervised children, restarted when they die (core.supervision):
   docs/adr/0002);
 - `sockets`: one uvicorn process running `config.asgi` on --socket-port, for `/ws/` only; the
   pages learn its port through CIVICDESK_SOCKET_PORT;
-- `worker` and `scheduler`, as before.
+- `worker` and `scheduler`, as before;
+- `smtpd`: the email channel's SMTP listener (`civicdesk smtpd`) on CIVICDESK_SMTPD_HOST and
+  CIVICDESK_SMTPD_PORT (127.0.0.1:2525), unless --no-smtpd.
 """
 
 from __future__ import annotations
@@ -77,6 +79,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-scheduler", action="store_true", help="Do not start the scheduler."
         )
+        parser.add_argument(
+            "--no-smtpd",
+            action="store_true",
+            help="Do not start the SMTP listener that receives the email channel's mail.",
+        )
 
     def handle(
         self,
@@ -88,6 +95,7 @@ class Command(BaseCommand):
         web_workers: int | None,
         no_worker: bool,
         no_scheduler: bool,
+        no_smtpd: bool,
         **options: Any,
     ) -> None:
         socket_port = port + 1 if socket_port is None else socket_port
@@ -108,6 +116,8 @@ class Command(BaseCommand):
             children.append(Child("worker", _command("worker", "--verbosity", "0")))
         if not no_scheduler:
             children.append(Child("scheduler", _command("scheduler")))
+        if not no_smtpd:
+            children.append(Child("smtpd", _command("smtpd")))
         supervisor = Supervisor(children)
         signal.signal(signal.SIGTERM, _raise_stopped)
         signal.signal(signal.SIGINT, _raise_stopped)

@@ -1,0 +1,196 @@
+"""Email end to end over real SMTP: a citizen writes, replies from any client join the same case.
+
+`civicdesk smtpd`'s listener runs on loopback; messages are sent with smtplib as a mail server
+would relay them. A message we sent is stood in for by its delivery record (sending email is
+not built yet): its provider id is the Message-ID our reply carried, `<token>@riverton.example`,
+and its reply address was `help+<token>@riverton.example`.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from civicdesk.cases.events import MessageReceived
+from civicdesk.cases.models import Case, CaseEvent
+from civicdesk.channels.listening import start_listener
+from civicdesk.channels.models import (
+    ChannelAccount,
+    DeliveryStatus,
+    InboundPayload,
+    OutboundDelivery,
+)
+from civicdesk.channels.services import ensure_account
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ANN = "ann.lee@example.org"
+HELP = "help@riverton.example"
+TOKEN = "riv-2026-000001.0a1b2c3d4e5f"
+OUR_ID = f"{TOKEN}@riverton.example"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def port(riverton: Any) -> Iterator[int]:
+    ensure_account(kind="email", name="Help desk", values={"address": HELP})
+    number = _free_port()
+    listener = start_listener(kind="email", host="127.0.0.1", port=number)
+    try:
+        yield number
+    finally:
+        listener.stop()
+
+
+def mail(
+    body: str,
+    *,
+    sender: str = ANN,
+    subject: str = "Lamp out on Elm Avenue",
+    message_id: str = "lamp-1@example.org",
+    to: str = HELP,
+    **headers: str,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{message_id}>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def send(port: int, message: EmailMessage, *to: str) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        assert smtp.send_message(message, to_addrs=list(to) or None) == {}
+
+
+def messages_on(case: Case) -> list[str]:
+    return list(
+        CaseEvent.objects.filter(case=case, kind=MessageReceived.kind)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+
+
+def first_case(port: int) -> Case:
+    send(port, mail("The lamp outside 3 Elm Avenue is out.\n\n-- \nAnn Lee"))
+    case = Case.objects.get()
+    sent = OutboundDelivery.objects.create(
+        channel="email",
+        account=ChannelAccount.objects.get(kind="email"),
+        recipient=ANN,
+        subject=f"[{case.reference}] Lamp out on Elm Avenue",
+        body="We will send someone.",
+        thread_reference=case.reference,
+        status=DeliveryStatus.SENT,
+        provider_message_id=OUR_ID,
+    )
+    assert sent.pk
+    return case
+
+
+def test_a_citizens_mail_opens_a_case_with_only_the_new_text(port: int) -> None:
+    case = first_case(port)
+    assert (case.channel, case.subject) == ("email", "Lamp out on Elm Avenue")
+    assert str(case.citizen.contact_points.get().value) == ANN
+    assert messages_on(case) == ["The lamp outside 3 Elm Avenue is out."]
+
+
+def test_replies_by_message_id_reply_address_or_own_thread_join_the_case(port: int) -> None:
+    case = first_case(port)
+    quoted = "\n\nOn Mon, 30 Nov 2026, Riverton <help@riverton.example> wrote:\n> We will send"
+    # Gmail: In-Reply-To and References name our message; no reference in the subject.
+    send(
+        port,
+        mail(
+            "Still dark." + quoted,
+            subject="Re: Lamp out",
+            message_id="r1@example.org",
+            In_Reply_To=f"<{OUR_ID}>",
+            References=f"<lamp-1@example.org> <{OUR_ID}>",
+        ),
+    )
+    # A phone client that drops the headers: the reply address carries the token.
+    send(
+        port,
+        mail(
+            "Any news?",
+            subject="lamp",
+            message_id="r2@example.org",
+            to=f"help+{TOKEN}@riverton.example",
+        ),
+    )
+    # Ann answers her own first message ("I forgot to say"): an id she chose, and she is known.
+    send(
+        port,
+        mail(
+            "It flickers too.",
+            subject="Re: Lamp out",
+            message_id="r3@example.org",
+            In_Reply_To="<lamp-1@example.org>",
+        ),
+    )
+    # A reply to our message from someone it was forwarded to joins too, as the id proves.
+    send(port, mail("I live next door, same here.", sender="bo@example.net", subject="Re: Lamp",
+                    message_id="r4@example.net", In_Reply_To=f"<{OUR_ID}>"))  # fmt: skip
+    assert Case.objects.count() == 1
+    assert messages_on(case) == [
+        "The lamp outside 3 Elm Avenue is out.",
+        "Still dark.",
+        "Any news?",
+        "It flickers too.",
+        "I live next door, same here.",
+    ]
+    # The neighbour did not become one of Ann's addresses.
+    assert [p.value for p in case.citizen.contact_points.all()] == [ANN]
+
+
+def test_a_reference_or_an_earlier_id_joins_only_from_a_sender_known_on_the_case(
+    port: int,
+) -> None:
+    case = first_case(port)
+    send(port, mail("Also the bench.", subject=f"Re: [{case.reference}] Lamp", message_id="k1@x"))
+    send(port, mail("Mine too?", sender="eve@example.net", subject=f"[{case.reference}]",
+                    message_id="e1@example.net"))  # fmt: skip
+    send(port, mail("Me again", sender="eve@example.net", subject="Re: Lamp",
+                    message_id="e2@example.net", In_Reply_To="<lamp-1@example.org>"))  # fmt: skip
+    assert messages_on(case) == ["The lamp outside 3 Elm Avenue is out.", "Also the bench."]
+    others = Case.objects.exclude(pk=case.pk).order_by("id")
+    assert [messages_on(other) for other in others] == [["Mine too?"], ["Me again"]]
+    assert {other.citizen_id for other in others} != {case.citizen_id}
+
+
+def test_the_same_message_twice_or_to_two_of_our_addresses_creates_nothing_twice(
+    port: int,
+) -> None:
+    ensure_account(kind="email", name="Info", values={"address": "info@riverton.example"})
+    first = mail("Bin not emptied.", message_id="bin-1@example.org")
+    send(port, first)
+    send(port, first)  # a relay that retried after losing our 250
+    both = mail("Bin not emptied, again.", message_id="bin-2@example.org", to=HELP)
+    send(port, both, HELP, "info@riverton.example")
+    assert InboundPayload.objects.count() == 2
+    assert Case.objects.count() == 2
+
+
+def test_an_out_of_office_reply_joins_the_case_and_is_marked_automated(port: int) -> None:
+    case = first_case(port)
+    send(port, mail("I am away until Monday.", subject="Automatic reply: Lamp out",
+                    message_id="ooo@example.org", In_Reply_To=f"<{OUR_ID}>",
+                    Auto_Submitted="auto-replied"))  # fmt: skip
+    assert messages_on(case)[-1] == "I am away until Monday."
+    assert Case.objects.count() == 1
+    assert OutboundDelivery.objects.count() == 1  # ours; nothing answered the auto-reply
