@@ -316,8 +316,8 @@ def unreachable_notice(case: Case) -> str:
         else _("write to them or see them in person, and record a note")
     )
     return _(
-        "This citizen can't be reached by reply: the case came by %(channel)s and there is "
-        "no email channel yet — %(action)s."
+        "This citizen can't be reached by reply: the case came by %(channel)s and we have "
+        "no email address for them — %(action)s."
     ) % {"channel": channel_label(case.channel), "action": action}
 
 

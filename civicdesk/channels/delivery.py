@@ -36,6 +36,7 @@ from civicdesk.channels.models import (
     ChannelAccount,
     DeliveryAttempt,
     DeliveryStatus,
+    InboundPayload,
     OutboundDelivery,
 )
 from civicdesk.channels.routes import (
@@ -279,6 +280,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         account=str(delivery.account.uuid) if delivery.account else "",
         is_automatic=delivery.is_automatic,
         idempotency_key=idempotency_key(delivery),
+        thread_ids=thread_ids(delivery),
     )
     try:
         config = account_config(adapter=adapter, account=delivery.account)
@@ -288,6 +290,42 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         logger.exception("Adapter %s raised while sending #%s", delivery.channel, delivery_id)
         result = DeliveryResult.temporary_failure(f"adapter error: {exc!r}")
     return _record_result(delivery, result, attempted_at=attempted_at)
+
+
+# The most earlier messages a reply names (an email's References stays a reasonable size).
+THREAD_IDS_KEPT = 20
+
+
+def thread_ids(delivery: OutboundDelivery) -> tuple[str, ...]:
+    """The provider ids of the delivery's thread in its channel, oldest first: the inbound
+    messages processed into it and the deliveries sent on it. Two queries."""
+    if not delivery.thread_reference:
+        return ()
+    inbound = (
+        InboundPayload.objects.filter(
+            channel=delivery.channel,
+            result_reference=delivery.thread_reference,
+            provider_message_id__isnull=False,
+        )
+        .order_by("-id")
+        .values_list("created_at", "provider_message_id")[:THREAD_IDS_KEPT]
+    )
+    sent = (
+        OutboundDelivery.objects.filter(
+            channel=delivery.channel,
+            thread_reference=delivery.thread_reference,
+            status=DeliveryStatus.SENT,
+        )
+        .exclude(provider_message_id="")
+        .exclude(pk=delivery.pk)
+        .order_by("-id")
+        .values_list("sent_at", "provider_message_id")[:THREAD_IDS_KEPT]
+    )
+    dated = sorted(
+        [(at, str(value)) for at, value in inbound if at]
+        + [(at, str(value)) for at, value in sent if at]
+    )
+    return tuple(value for _, value in dated[-THREAD_IDS_KEPT:])
 
 
 def _record_result(

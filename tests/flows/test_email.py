@@ -1,9 +1,10 @@
 """Email end to end over real SMTP: a citizen writes, replies from any client join the same case.
 
 `civicdesk smtpd`'s listener runs on loopback; messages are sent with smtplib as a mail server
-would relay them. A message we sent is stood in for by its delivery record (sending email is
-not built yet): its provider id is the Message-ID our reply carried, `<token>@riverton.example`,
-and its reply address was `help+<token>@riverton.example`.
+would relay them. The first test sends an agent's reply through a real SMTP server (STARTTLS,
+login) and answers it; the others stand in for a message we sent by its delivery record: its
+provider id is the Message-ID our reply carried, `<token>@riverton.example`, and its reply
+address was `help+<token>@riverton.example`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from __future__ import annotations
 import smtplib
 import socket
 from collections.abc import Iterator
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
 
 from civicdesk.cases.events import MessageReceived
 from civicdesk.cases.models import Case, CaseEvent
+from civicdesk.cases.services import reply_to_case
+from civicdesk.channels.accounts import configure_account
+from civicdesk.channels.adapters.email.tests.tls_sink import PASSWORD, USERNAME, TlsSink
 from civicdesk.channels.listening import start_listener
 from civicdesk.channels.models import (
     ChannelAccount,
@@ -77,6 +83,12 @@ def send(port: int, message: EmailMessage, *to: str) -> None:
         assert smtp.send_message(message, to_addrs=list(to) or None) == {}
 
 
+def part_text(email: Any, subtype: str) -> str:
+    part = email.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    return str(part.get_content())
+
+
 def messages_on(case: Case) -> list[str]:
     return list(
         CaseEvent.objects.filter(case=case, kind=MessageReceived.kind)
@@ -100,6 +112,50 @@ def first_case(port: int) -> Case:
     )
     assert sent.pk
     return case
+
+
+def test_an_agents_reply_leaves_threaded_and_the_citizens_answer_returns_to_the_case(
+    port: int, riverton: Any, tmp_path: Any
+) -> None:
+    with TlsSink(tmp_path, mode="starttls") as relay:
+        configure_account(
+            account=ChannelAccount.objects.get(kind="email"),
+            values={
+                "address": HELP,
+                "from_name": "Riverton City Hall",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": relay.port,
+                "smtp_username": USERNAME,
+                "smtp_password": PASSWORD,
+                "smtp_ca_file": str(relay.cert),
+            },
+        )
+        send(port, mail("The lamp outside 3 Elm Avenue is out."))
+        case = Case.objects.get()
+        reply_to_case(case=case, author=riverton.ann, body="We will fix it on Friday.")
+        [received] = relay.handler.received
+    sent = BytesParser(policy=policy.default).parsebytes(received.content)
+    assert received.rcpt_tos == [ANN]
+    assert sent["From"] == "Riverton City Hall <help@riverton.example>"
+    assert sent["Subject"] == f"[{case.reference}] Lamp out on Elm Avenue"
+    assert sent["In-Reply-To"] == "<lamp-1@example.org>"
+    assert part_text(sent, "plain").splitlines() == ["We will fix it on Friday."]
+    delivery = OutboundDelivery.objects.get()
+    assert sent["Message-ID"] == f"<{delivery.provider_message_id}>"
+
+    # The citizen answers from a client that keeps the headers, then from one that keeps
+    # only the reply address and drops the reference from the subject.
+    send(port, mail("Thank you!\n\n> We will fix it on Friday.", subject=f"Re: {sent['Subject']}",
+                    message_id="a1@example.org", to=str(sent["Reply-To"]),
+                    In_Reply_To=str(sent["Message-ID"])))  # fmt: skip
+    send(port, mail("Still dark on Saturday.", subject="lamp", message_id="a2@example.org",
+                    to=str(sent["Reply-To"])))  # fmt: skip
+    assert Case.objects.count() == 1
+    assert messages_on(case) == [
+        "The lamp outside 3 Elm Avenue is out.",
+        "Thank you!",
+        "Still dark on Saturday.",
+    ]
 
 
 def test_a_citizens_mail_opens_a_case_with_only_the_new_text(port: int) -> None:

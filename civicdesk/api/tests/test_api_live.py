@@ -328,8 +328,8 @@ def test_refused_case_work_answers_with_the_reason(api: httpx.Client, riverton: 
     assert blank.json() == {"detail": "A note needs some text.", "code": "invalid"}
     assert by_phone.status_code == 400
     assert by_phone.json() == {
-        "detail": "This citizen can't be reached by reply: the case came by phone and there is "
-        "no email channel yet — write to them or see them in person, and record a note.",
+        "detail": "This citizen can't be reached by reply: the case came by phone and we have "
+        "no email address for them — write to them or see them in person, and record a note.",
         "code": "unreachable",
     }
     assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True)) == [

@@ -320,8 +320,8 @@ def _phoned_in(riverton: Any) -> Case:
 
 
 NOTICE = (
-    "This citizen can&#x27;t be reached by reply: the case came by phone and there is no "
-    "email channel yet — phone them and record a note."
+    "This citizen can&#x27;t be reached by reply: the case came by phone and we have no "
+    "email address for them — phone them and record a note."
 )
 
 

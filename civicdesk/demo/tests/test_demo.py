@@ -214,29 +214,54 @@ def test_demo_reset_replaces_the_demo_cases_and_keeps_everything_else() -> None:
 
 
 @pytest.mark.django_db
-def test_demo_cases_that_came_by_email_phone_letter_or_counter_say_no_reply_can_reach_them(
+def test_demo_cases_that_came_by_email_phone_letter_or_counter_are_answered_by_email(
     client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
+    """Where the citizen has an email address the reply leaves by email (into the outbox
+    folder on one machine); where they have none, the agent is told how else to reach them."""
+    from email import policy
+    from email.parser import BytesParser
+
     from civicdesk.cases.selectors import reply_routes
     from civicdesk.cases.services import reply_to_case
     from civicdesk.cases.services.messages import Unreachable
     from civicdesk.channels.selectors import channel_label
 
+    monkeypatch.setenv("CIVICDESK_VAR_DIR", str(tmp_path))
     call_command("demo", stdout=StringIO())
     historical = list(Case.objects.filter(channel__in=HISTORICAL).order_by("id"))
     # About 86-90 of them, depending on the day the demo is loaded (history ends at "now").
     assert {case.channel for case in historical} == HISTORICAL
-    assert [case.reference for case in historical if reply_routes(case)] == []
+    # Every demo citizen has an email address: each of these cases has a way back.
+    assert all(reply_routes(case)[0].channel == "email" for case in historical)
+    emailed = historical
 
     agent = User.objects.filter(role="agent").order_by("id").first()
     assert agent is not None
+    case = emailed[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        reply_to_case(case=case, author=agent, body="We have looked into it.")
+    delivery = OutboundDelivery.objects.get(thread_reference=case.reference)
+    assert (delivery.channel, delivery.status) == ("email", DeliveryStatus.SENT)
+    [written] = list((tmp_path / "mail-outbox").glob("*.eml"))
+    sent = BytesParser(policy=policy.default).parsebytes(written.read_bytes())
+    assert sent["To"] == delivery.recipient
+    assert sent["Message-ID"] == f"<{delivery.provider_message_id}>"
+    assert sent["Subject"].startswith(f"[{case.reference}] ")
+
+    # Someone who phoned and gave no email address cannot be answered in writing.
+    caller = identify_citizen(contacts=[ContactInput(kind="phone", value="07911 123456")])
     client.force_login(agent)
-    for channel in sorted(HISTORICAL):
-        case = next(c for c in historical if c.channel == channel)
+    for channel in ("counter", "phone"):
+        case = open_case(citizen=caller, channel=channel, subject="Called in", service=None)
+        assert reply_routes(case) == []
         page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
         assert (
             "This citizen can&#x27;t be reached by reply: the case came by "
-            f"{channel_label(channel)} and there is no email channel yet" in page
+            f"{channel_label(channel)} and we have no email address for them" in page
         ), channel
         assert 'id="reply-body"' not in page
         assert "Sent by" not in page

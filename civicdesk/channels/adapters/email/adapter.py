@@ -2,18 +2,24 @@
 
 Inbound payloads are messages exactly as received (`message/rfc822`), with the envelope and the
 account's attachment limits beside them (see `envelope`); `reading.read_email` turns them into
-an InboundMessage. Sending is not built yet: a reply in this channel fails permanently, with a
-reason, so that the framework falls back to the citizen's next channel.
+an InboundMessage. A reply leaves as a threaded email (`composing`) through the account's SMTP
+server, or into the outbox folder when none is configured (`sending`); its provider id is its
+Message-ID, by which the citizen's answer finds the case again.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from civicdesk.channels.adapters.email.composing import compose, new_token
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.listener import SmtpListener
 from civicdesk.channels.adapters.email.reading import read_email, thread_key_prefix
+from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
 from civicdesk.channels.contracts import (
     ChannelAdapter,
+    DeliveryOutcome,
     DeliveryResult,
     InboundMessage,
     Listener,
@@ -28,8 +34,6 @@ class EmailAdapter(ChannelAdapter):
     label = "Email"
     config_schema = EmailConfig
     recipient_kinds = ("email",)
-    # Receiving comes first; until sending is built no reply is routed through email.
-    can_send = False
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         return read_email(
@@ -49,4 +53,16 @@ class EmailAdapter(ChannelAdapter):
         return SmtpListener(host=host, port=port, intake=intake)
 
     def send(self, message: OutgoingMessage, config: EmailConfig) -> DeliveryResult:
-        return DeliveryResult.permanent_failure("Sending email is not configured yet.")
+        if not config.address:
+            return DeliveryResult.permanent_failure("the email account has no address to send from")
+        token = new_token(message.thread_reference)
+        at = datetime.now(UTC)
+        email = compose(message, config, token=token, at=at)
+        provider_id = f"{token}@{config.domain}"
+        if not config.smtp_host:
+            write_to_outbox(email, config=config, name=f"{at:%Y%m%dT%H%M%S}-{token}")
+            return DeliveryResult.sent(provider_message_id=provider_id)
+        result = send_over_smtp(email, config=config, recipient=message.recipient)
+        if result.outcome is DeliveryOutcome.SENT:
+            return DeliveryResult.sent(provider_message_id=provider_id)
+        return result

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
 
 from civicdesk.channels.config import AccountConfig
 
@@ -39,6 +41,22 @@ class EmailConfig(AccountConfig):
     # kept whole with the stored payload, and the case says what was left out).
     max_attachment_bytes: int = Field(default=10 * MEBIBYTE, ge=0)
     attachment_types: tuple[str, ...] = DEFAULT_ATTACHMENT_TYPES
+    # Outbound. The name replies are signed with ("Riverton City Hall <help@...>").
+    from_name: str = ""
+    # The SMTP server replies leave through; "" writes each message as a .eml file to
+    # `outbox_dir` instead (the default on one machine: outbound mail visible under var/).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # starttls: plain connection upgraded (port 587); tls: TLS from the start (SMTPS, 465);
+    # none: no encryption (a relay on the same machine only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # A CA bundle to trust besides the system's (a private relay's own certificate).
+    smtp_ca_file: str = ""
+    # Where the file sink writes; "" = <CIVICDESK_VAR_DIR>/mail-outbox.
+    outbox_dir: str = ""
 
     @field_validator("address")
     @classmethod
@@ -52,6 +70,10 @@ class EmailConfig(AccountConfig):
     @classmethod
     def _lower_aliases(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(value.strip().lower() for value in values if value.strip())
+
+    @property
+    def domain(self) -> str:
+        return self.address.partition("@")[2] or "localhost"
 
     def identities(self) -> tuple[str, ...]:
         """Every address of this mailbox."""

@@ -159,13 +159,3 @@ def test_a_corpus_message_sent_over_smtp_reads_as_recorded() -> None:
     finally:
         listener.stop()
     assert received[0].body == original
-
-
-def test_no_reply_is_routed_through_email_until_it_can_send(riverton: Any) -> None:
-    from civicdesk.channels.selectors import channel_can_reply, reachable_routes
-
-    email_account("Help desk", address="help@riverton.example")
-    routes = reachable_routes(contacts=[("email", "ann@example.org")], used_channels=["email"])
-    assert [route.channel for route in routes if route.channel == "email"] == []
-    assert channel_can_reply("email") is False
-    assert channel_can_reply("console") is True
