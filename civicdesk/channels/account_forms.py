@@ -7,6 +7,7 @@ encrypted column is never part of the form. Validation is the schema's, through
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from django import forms
@@ -31,11 +32,38 @@ def _field_for(name: str, info: Any, *, secret: bool, has_value: bool) -> forms.
             + ("Stored; leave blank to keep it." if has_value else "Not set."),
         )
     annotation = info.annotation
-    if annotation is bool:
-        return forms.BooleanField(label=label, required=False, help_text=help_text)
-    if annotation is int:
-        return forms.IntegerField(label=label, required=info.is_required(), help_text=help_text)
-    return forms.CharField(label=label, required=info.is_required(), help_text=help_text)
+    required = info.is_required() and annotation is not bool
+    if typing.get_origin(annotation) is typing.Literal:
+        choices = [(value, value) for value in typing.get_args(annotation)]
+        return forms.ChoiceField(label=label, choices=choices, required=True, help_text=help_text)
+    field_class = _FIELDS.get(annotation, LinesField if _is_list(annotation) else forms.CharField)
+    return field_class(label=label, required=required, help_text=help_text)
+
+
+_FIELDS: dict[Any, type[forms.Field]] = {
+    bool: forms.BooleanField,
+    int: forms.IntegerField,
+    float: forms.FloatField,
+}
+
+
+def _is_list(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (tuple, list) and str in typing.get_args(annotation)
+
+
+class LinesField(forms.CharField):
+    """A list of texts (addresses, patterns), one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        return [line.strip() for line in str(text or "").splitlines() if line.strip()]
 
 
 class ChannelAccountForm(forms.ModelForm[ChannelAccount]):

@@ -16,6 +16,7 @@ from civicdesk.channels.accounts import (
     configure_account,
     rotate_account_secrets,
 )
+from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.models import ChannelAccount
 from civicdesk.channels.registry import adapter_for
 from civicdesk.channels.tests.sms_acme.config import AcmeSmsConfig
@@ -133,6 +134,43 @@ def test_the_admin_form_is_built_from_the_schema_and_never_shows_secrets() -> No
     assert config.api_key == SecretStr("key-1")
     assert config.webhook_secret == SecretStr("whsec-2")
     assert config.from_number == "+447700900002"
+
+
+def test_the_admin_form_edits_lists_one_per_line_and_choices_from_the_schema() -> None:
+    account = ChannelAccount(kind="email", name="Help desk")
+    data = {
+        "kind": "email",
+        "name": "Help desk",
+        "is_active": "on",
+        PREFIX + "address": "Help@Riverton.example",
+        PREFIX + "aliases": "info@riverton.example\n\n  contact@riverton.example \n",
+        PREFIX + "attachment_types": "image/*\napplication/pdf",
+        PREFIX + "smtp_security": "tls",
+        PREFIX + "smtp_port": "465",
+        PREFIX + "smtp_timeout_seconds": "12.5",
+        PREFIX + "max_message_bytes": "1048576",
+        PREFIX + "max_attachment_bytes": "1024",
+    }
+    form = ChannelAccountForm(instance=account, data=data)
+    assert form.is_valid(), form.errors
+    form.save()
+    config = account_config(adapter=adapter_for("email"), account=account)
+    assert isinstance(config, EmailConfig)
+    assert config.identities() == (
+        "help@riverton.example",
+        "info@riverton.example",
+        "contact@riverton.example",
+    )
+    assert (config.smtp_security, config.smtp_port, config.smtp_timeout_seconds) == (
+        "tls",
+        465,
+        12.5,
+    )
+    html = ChannelAccountForm(instance=account).as_p()
+    assert "info@riverton.example\ncontact@riverton.example</textarea>" in html
+    bad = ChannelAccountForm(instance=account, data={**data, PREFIX + "smtp_security": "ssl3"})
+    assert not bad.is_valid()
+    assert PREFIX + "smtp_security" in bad.errors
 
 
 LOST_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
