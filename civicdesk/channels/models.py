@@ -56,7 +56,9 @@ class InboundPayload(TimeStampedModel):
 
     channel = models.CharField(max_length=30, db_index=True)
     account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL)
-    provider_message_id = models.CharField(max_length=255, null=True, blank=True)
+    # Indexed alone too (with a pattern index on PostgreSQL): email replies find the earlier
+    # message they answer by the start of its provider id (channels.selectors.thread_of_reply).
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
     content_type = models.CharField(max_length=120, default="application/json")
     headers = models.JSONField(default=dict, blank=True)
     # The bytes exactly as they arrived, whatever their encoding.
@@ -166,7 +168,9 @@ class OutboundDelivery(TimeStampedModel):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    provider_message_id = models.CharField(max_length=255, blank=True)
+    # Indexed: receipts name deliveries by it, and an email reply names our message by it
+    # (its Message-ID) or by its start (the reply token).
+    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # The provider's latest word (a contracts.ReceiptState value); only ever moves forward.
