@@ -15,15 +15,19 @@ from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from civicdesk.cases.events import MessageReceived
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import reply_to_case
 from civicdesk.channels.accounts import configure_account
 from civicdesk.channels.adapters.email.tests.tls_sink import PASSWORD, USERNAME, TlsSink
+from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.listening import start_listener
 from civicdesk.channels.models import (
     ChannelAccount,
@@ -31,7 +35,7 @@ from civicdesk.channels.models import (
     InboundPayload,
     OutboundDelivery,
 )
-from civicdesk.channels.services import ensure_account
+from civicdesk.channels.services import accept_inbound, ensure_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -250,3 +254,50 @@ def test_an_out_of_office_reply_joins_the_case_and_is_marked_automated(port: int
     assert messages_on(case)[-1] == "I am away until Monday."
     assert Case.objects.count() == 1
     assert OutboundDelivery.objects.count() == 1  # ours; nothing answered the auto-reply
+
+
+CORPUS = sorted(
+    (Path(__file__).parents[2] / "civicdesk/channels/adapters/email/tests/payloads").glob("*.eml")
+)
+
+
+@pytest.mark.django_db(transaction=False)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    source=st.sampled_from(CORPUS),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.binary(max_size=6)), max_size=5),
+    noise=st.binary(max_size=300),
+)
+def test_any_mail_becomes_a_case_or_a_stored_flagged_payload(
+    riverton: Any, source: Path, edits: list[tuple[float, bytes]], noise: bytes
+) -> None:
+    """Mutated real messages and noise, through the framework: stored, then a case or a
+    failure with its reason; nothing raises, nothing is lost."""
+    account = ensure_account(kind="email", name="Help desk", values={"address": HELP})
+    data = bytearray(source.read_bytes())
+    for position, insert in edits:
+        at = int(position * len(data))
+        data[at : at + len(insert)] = insert
+    envelope = {"x-civicdesk-envelope-to": HELP, "x-civicdesk-envelope-from": "x@example.org"}
+    for body in (bytes(data), noise):
+        before = InboundPayload.objects.count()
+        acceptance = accept_inbound(
+            channel="email",
+            raw=RawPayload(body=body, content_type="message/rfc822", headers=envelope),
+            account=account,
+            process_now=True,
+        )
+        payload = acceptance.payload
+        payload.refresh_from_db()
+        assert InboundPayload.objects.count() == before + (0 if acceptance.is_duplicate else 1)
+        assert bytes(payload.body) == body or acceptance.is_duplicate
+        if payload.status == "processed" and payload.result_reference:
+            assert Case.objects.filter(reference=payload.result_reference).exists()
+        elif payload.status == "failed":
+            assert payload.error
+        else:
+            assert payload.status in {"processed", "throttled", "ignored"}, payload.status
