@@ -311,6 +311,9 @@ CIVICDESK_REFERENCE_PREFIX = env_str("CIVICDESK_REFERENCE_PREFIX", "RIV")
 CIVICDESK_DEFAULT_REGION = env_str("CIVICDESK_DEFAULT_REGION", "GB")
 # How long an inbound message without a reference may join the citizen's open case (days).
 CIVICDESK_THREAD_WINDOW_DAYS = env_int("CIVICDESK_THREAD_WINDOW_DAYS", 14, minimum=0)
+# A reply to a closed case reopens it within this many days of its closing (of its last
+# activity); later, it opens a new case for the same citizen.
+CIVICDESK_REOPEN_WINDOW_DAYS = env_int("CIVICDESK_REOPEN_WINDOW_DAYS", 30, minimum=0)
 CIVICDESK_DELIVERY_MAX_ATTEMPTS = env_int("CIVICDESK_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 # A send holds its delivery this long, renewed every third of it while the provider call runs;
 # the sweep takes over a delivery whose worker died once its lease has run out (channels.

@@ -160,6 +160,9 @@ def _case_named_by(message: InboundMessage, contacts: list[ContactInput]) -> Cas
         case = case_by_status_token_digest(message.reply_token_digest)
         if case is None:
             raise NotFound("The status link is not valid.")
+        if case.status not in ACCEPTS_CONTACT:
+            # The status page of a closed case offers a new request instead.
+            raise DomainError(f"Case {case.reference} is closed; please start a new request.")
     elif thread is not None and thread.proven and (case := case_by_reference(thread.reference)):
         pass
     elif message.case_reference:
@@ -188,11 +191,17 @@ def _case_of_conversation(thread: ThreadMatch | None, contacts: list[ContactInpu
     return _accepting_contact(case)
 
 
-def _accepting_contact(case: Case) -> Case:
-    # A closed case is finished: new contact about it starts a new case for the same citizen.
-    if case.status not in ACCEPTS_CONTACT:
-        raise DomainError(f"Case {case.reference} is closed; please start a new request.")
-    return case
+def _accepting_contact(case: Case) -> Case | None:
+    """The case, if new contact may join it. A reply in a conversation (an email) to a closed
+    case reopens it within CIVICDESK_REOPEN_WINDOW_DAYS of its closing; past it, None: the
+    contact opens a new case for the same citizen."""
+    if case.status in ACCEPTS_CONTACT:
+        return case
+    finished = case.resolved_at or case.last_activity_at
+    window = timedelta(days=settings.CIVICDESK_REOPEN_WINDOW_DAYS)
+    if finished is not None and now() - finished <= window:
+        return case
+    return None
 
 
 def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import smtplib
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -36,6 +37,7 @@ from civicdesk.channels.models import (
     OutboundDelivery,
 )
 from civicdesk.channels.services import accept_inbound, ensure_account
+from civicdesk.core.clock import now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -231,6 +233,31 @@ def test_a_reference_or_an_earlier_id_joins_only_from_a_sender_known_on_the_case
     others = Case.objects.exclude(pk=case.pk).order_by("id")
     assert [messages_on(other) for other in others] == [["Mine too?"], ["Me again"]]
     assert {other.citizen_id for other in others} != {case.citizen_id}
+
+
+def test_a_reply_to_a_closed_case_reopens_it_within_the_window_else_opens_a_new_one(
+    port: int,
+) -> None:
+    case = first_case(port)
+    closed = {"status": "closed", "resolved_at": now() - timedelta(days=3)}
+    Case.objects.filter(pk=case.pk).update(**closed)
+    send(port, mail("It went out again.", subject="Re: Lamp", message_id="c1@example.org",
+                    In_Reply_To=f"<{OUR_ID}>"))  # fmt: skip
+    case.refresh_from_db()
+    assert case.status == "reopened"
+    assert messages_on(case)[-1] == "It went out again."
+
+    long_ago = now() - timedelta(days=31)
+    Case.objects.filter(pk=case.pk).update(
+        status="closed", resolved_at=long_ago, last_activity_at=long_ago
+    )
+    send(port, mail("Out again, months later.", subject="Re: Lamp", message_id="c2@example.org",
+                    In_Reply_To=f"<{OUR_ID}>"))  # fmt: skip
+    case.refresh_from_db()
+    assert case.status == "closed"
+    new = Case.objects.exclude(pk=case.pk).get()
+    assert new.citizen_id == case.citizen_id
+    assert messages_on(new) == ["Out again, months later."]
 
 
 def test_the_same_message_twice_or_to_two_of_our_addresses_creates_nothing_twice(

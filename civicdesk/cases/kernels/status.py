@@ -51,8 +51,9 @@ def check_transition(current: CaseStatus, target: CaseStatus) -> None:
 
 
 def status_after_citizen_contact(current: CaseStatus) -> CaseStatus:
-    """A citizen wrote again: a resolved case reopens, a waiting one opens; others stay."""
-    if current is CaseStatus.RESOLVED:
+    """A citizen wrote again: a resolved case reopens, a waiting one opens; others stay. (A
+    closed case reopens too, when the intake lets contact join it: within the reopen window.)"""
+    if current in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         return CaseStatus.REOPENED
     if current is CaseStatus.WAITING:
         return CaseStatus.OPEN

@@ -70,6 +70,7 @@ def test_automatic_changes_follow_the_table(status: CaseStatus) -> None:
 
 def test_citizen_contact_reopens_resolved_and_wakes_waiting_cases() -> None:
     assert status_after_citizen_contact(CaseStatus.RESOLVED) is CaseStatus.REOPENED
+    assert status_after_citizen_contact(CaseStatus.CLOSED) is CaseStatus.REOPENED
     assert status_after_citizen_contact(CaseStatus.WAITING) is CaseStatus.OPEN
     assert status_after_citizen_contact(CaseStatus.NEW) is CaseStatus.NEW
     assert CaseStatus.CLOSED not in ACCEPTS_CONTACT
