@@ -68,12 +68,16 @@ class MessageReceived(CaseChange, kind="case.message.received"):
     """The citizen wrote; the text is the row's body, the channel its channel. Public.
 
     `account_id`: the channel account they wrote to (None: the channel's default);
-    `identity`: their address on that channel (phone, email, handle).
+    `identity`: their address on that channel (phone, email, handle). `quoted`: what the
+    channel folded away from the text (an email's quoted history and signature), shown to
+    staff on demand; `notes`: what it left out or guessed (an attachment over the limit).
     """
 
     channel: str
     account_id: int | None = None
     identity: str = ""
+    quoted: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -122,6 +122,8 @@ def handle_inbound_message(
             account_id=account_id,
             identity=identity,
             lock=not opened,  # a case opened in this transaction is ours already
+            quoted=message.quoted_text,
+            notes=message.notes,
         )
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 

@@ -87,6 +87,10 @@ class EntryView:
     internal: bool = False  # shown with the "not visible to the citizen" badge
     entry_id: int = 0
     delivery_status: str = ""  # for replies: the delivery's status code, "" if none
+    # For staff: what the channel folded away from the body (quoted history, signature),
+    # shown on demand, and what it left out of the message.
+    folded: str = ""
+    notes: tuple[str, ...] = ()
 
 
 E = TypeVar("E", bound=Event)
@@ -250,6 +254,14 @@ def _message(event: MessageReceived, entry: CaseEvent, audience: Audience) -> En
     else:
         who = entry.author_label or str(entry.case.citizen)
         title = f"Message from {who} by {_channel_label(event.channel)}"
+        return view(
+            entry,
+            title=title,
+            css_class="message",
+            icon="message-in",
+            folded=event.quoted,
+            notes=event.notes,
+        )
     return view(entry, title=title, css_class="message", icon="message-in")
 
 

@@ -164,11 +164,21 @@ def test_an_agents_reply_leaves_threaded_and_the_citizens_answer_returns_to_the_
     ]
 
 
-def test_a_citizens_mail_opens_a_case_with_only_the_new_text(port: int) -> None:
+def test_a_citizens_mail_opens_a_case_with_only_the_new_text(
+    port: int, riverton: Any, client: Any
+) -> None:
     case = first_case(port)
     assert (case.channel, case.subject) == ("email", "Lamp out on Elm Avenue")
     assert str(case.citizen.contact_points.get().value) == ANN
     assert messages_on(case) == ["The lamp outside 3 Elm Avenue is out."]
+    # The agent sees the new text, and the folded signature one click away.
+    client.force_login(riverton.ann)
+    page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
+    assert "<p>The lamp outside 3 Elm Avenue is out.</p>" in page
+    assert (
+        "<summary>Show quoted text and signature</summary>"
+        '<div class="event__quoted"><p>-- <br>Ann Lee</p></div></details>'
+    ) in page
 
 
 def test_replies_by_message_id_reply_address_or_own_thread_join_the_case(port: int) -> None:
@@ -258,6 +268,19 @@ def test_a_reply_to_a_closed_case_reopens_it_within_the_window_else_opens_a_new_
     new = Case.objects.exclude(pk=case.pk).get()
     assert new.citizen_id == case.citizen_id
     assert messages_on(new) == ["Out again, months later."]
+
+
+def test_what_was_left_out_of_a_message_is_said_on_the_case(
+    port: int, riverton: Any, client: Any
+) -> None:
+    message = mail("Photo of the lamp.")
+    message.add_attachment(b"MZ fake", maintype="application", subtype="octet-stream",
+                           filename="lamp.exe")  # fmt: skip
+    send(port, message)
+    case = Case.objects.get()
+    client.force_login(riverton.ann)
+    page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
+    assert "<li>Left out lamp.exe: files of this kind can carry programs.</li>" in page
 
 
 def test_the_same_message_twice_or_to_two_of_our_addresses_creates_nothing_twice(

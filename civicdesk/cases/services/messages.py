@@ -51,8 +51,13 @@ def record_citizen_message(
     account_id: int | None = None,
     identity: str = "",
     lock: bool = True,
+    quoted: str = "",
+    notes: Sequence[str] = (),
 ) -> CaseEvent:
     """A message from the citizen on a case; a resolved case reopens, a waiting one opens.
+
+    `quoted` and `notes`: what the channel folded away from `body` and what it left out
+    (see `MessageReceived`); kept on the entry for staff.
 
     The account it came to and the citizen's `identity` on the channel become the case's:
     replies go back the way the citizen last wrote. `lock=False`: the caller created the case
@@ -77,7 +82,12 @@ def record_citizen_message(
     if new_status != case.status_value:
         update += set_status(case, new_status, at=when)
     event = MessageReceived(
-        **case_state(case), channel=channel, account_id=account_id, identity=identity
+        **case_state(case),
+        channel=channel,
+        account_id=account_id,
+        identity=identity,
+        quoted=quoted,
+        notes=tuple(notes),
     )
     entry = add_entry(
         case=case,
