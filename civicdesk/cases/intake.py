@@ -24,6 +24,7 @@ from civicdesk.cases.selectors import (
 )
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
 from civicdesk.cases.services.opening import NewCase
+from civicdesk.cases.services.participants import add_participants
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
@@ -125,6 +126,9 @@ def handle_inbound_message(
             quoted=message.quoted_text,
             notes=message.notes,
         )
+        if message.participants:
+            contacts_copied = [(c.kind, c.value) for c in message.participants]
+            add_participants(case=case, contacts=contacts_copied, at=at)
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 
 

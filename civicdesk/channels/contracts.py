@@ -165,6 +165,9 @@ class OutgoingMessage:
     is_automatic: bool = False
     # Stable per delivery: providers that deduplicate by key make a retried POST safe.
     idempotency_key: str = ""
+    # Others who receive the message too (an email's Cc: the case's participants). Channels
+    # that cannot copy anyone ignore it; a fallback to another channel drops it.
+    copy_to: tuple[str, ...] = ()
     # The provider ids of the thread's earlier messages in this channel, oldest first (what
     # the citizen sent us and what we sent them): email threads a reply by them.
     thread_ids: tuple[str, ...] = ()

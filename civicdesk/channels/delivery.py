@@ -281,6 +281,7 @@ def attempt_delivery(*, delivery_id: int) -> OutboundDelivery:
         is_automatic=delivery.is_automatic,
         idempotency_key=idempotency_key(delivery),
         thread_ids=thread_ids(delivery),
+        copy_to=tuple(str(address) for address in delivery.copy_to),
     )
     try:
         config = account_config(adapter=adapter, account=delivery.account)

@@ -180,6 +180,8 @@ class OutboundDelivery(TimeStampedModel):
     recipient_kind = models.CharField(max_length=30, blank=True)
     # Loop protection: an automatic message (acknowledgement, notification) is capped.
     is_automatic = models.BooleanField(default=False)
+    # Others the message is copied to (an email's Cc), as addresses.
+    copy_to = models.JSONField(default=list, blank=True)
     # Files sent with the message: [{storage_name, filename, content_type}] (AttachmentRef).
     attachments = models.JSONField(default=list, blank=True)
     # The routes still to try if this one fails or its reply window is closed (DeliveryRoute

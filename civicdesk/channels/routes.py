@@ -73,6 +73,7 @@ def create_delivery(
         body=message.body,
         thread_reference=message.thread_reference,
         is_automatic=message.is_automatic,
+        copy_to=list(message.copy_to),
         attachments=attachments,
         fallbacks=fallbacks,
         tried_routes=tried,

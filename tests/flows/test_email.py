@@ -136,12 +136,14 @@ def test_an_agents_reply_leaves_threaded_and_the_citizens_answer_returns_to_the_
                 "smtp_ca_file": str(relay.cert),
             },
         )
-        send(port, mail("The lamp outside 3 Elm Avenue is out."))
+        send(port, mail("The lamp outside 3 Elm Avenue is out.", Cc="Bo <bo@example.net>"), HELP)
         case = Case.objects.get()
         reply_to_case(case=case, author=riverton.ann, body="We will fix it on Friday.")
         [received] = relay.handler.received
     sent = BytesParser(policy=policy.default).parsebytes(received.content)
-    assert received.rcpt_tos == [ANN]
+    # The neighbour she copied is a participant of the case and receives the reply too.
+    assert received.rcpt_tos == [ANN, "bo@example.net"]
+    assert sent["Cc"] == "bo@example.net"
     assert sent["From"] == "Riverton City Hall <help@riverton.example>"
     assert sent["Subject"] == f"[{case.reference}] Lamp out on Elm Avenue"
     assert sent["In-Reply-To"] == "<lamp-1@example.org>"

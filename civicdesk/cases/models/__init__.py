@@ -2,6 +2,7 @@ from civicdesk.cases.models.case import (
     Attachment,
     Case,
     CaseEvent,
+    CaseParticipant,
     ReferenceSequence,
 )
 
@@ -9,5 +10,6 @@ __all__ = [
     "Attachment",
     "Case",
     "CaseEvent",
+    "CaseParticipant",
     "ReferenceSequence",
 ]

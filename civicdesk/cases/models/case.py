@@ -172,6 +172,25 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"attachments/{uuid.uuid4().hex}/{filename}"
 
 
+class CaseParticipant(models.Model):
+    """Someone besides the citizen in the case's conversation (an address copied on an email),
+    who receives the replies too."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="participants")
+    kind = models.CharField(max_length=30)  # a contact-point kind: email
+    value = models.CharField(max_length=254)
+    added_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "value"], name="case_participant_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.value}"
+
+
 class Attachment(models.Model):
     event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=255)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from civicdesk.cases.services.participants import participant_values
 from civicdesk.channels.contracts import AttachmentRef, DeliveryRoute, OutgoingMessage
 from civicdesk.channels.selectors import ReplyRoute, channel_account
 from civicdesk.channels.services import queue_delivery
@@ -33,6 +34,11 @@ def send_reply(
     the fallback chain, and the stored files as references the framework loads for the
     adapter. `last_inbound_at(channel)` says when the citizen last wrote in a channel (reply
     windows count from it). One query per route, plus the account."""
+    copy_to = (
+        tuple(v for v in participant_values(case, kind="email") if v != route.recipient)
+        if route.recipient_kind == "email"
+        else ()
+    )
     message = OutgoingMessage(
         channel=route.channel,
         recipient=route.recipient,
@@ -40,6 +46,7 @@ def send_reply(
         body=body,
         subject=f"[{case.reference}] {case.subject}",
         thread_reference=case.reference,
+        copy_to=copy_to,
     )
     return queue_delivery(
         message=message,

@@ -62,7 +62,8 @@ class EmailAdapter(ChannelAdapter):
         if not config.smtp_host:
             write_to_outbox(email, config=config, name=f"{at:%Y%m%dT%H%M%S}-{token}")
             return DeliveryResult.sent(provider_message_id=provider_id)
-        result = send_over_smtp(email, config=config, recipient=message.recipient)
+        recipients = list(dict.fromkeys([message.recipient, *message.copy_to]))
+        result = send_over_smtp(email, config=config, recipients=recipients)
         if result.outcome is DeliveryOutcome.SENT:
             return DeliveryResult.sent(provider_message_id=provider_id)
         return result

@@ -70,6 +70,9 @@ def compose(
     email = EmailMessage()
     email["From"] = formataddr((config.from_name, config.address))
     email["To"] = message.recipient
+    copies = [address for address in message.copy_to if address != message.recipient]
+    if copies:
+        email["Cc"] = ", ".join(copies)
     email["Reply-To"] = reply_address(config, token)
     email["Subject"] = subject_with_reference(message.subject, message.thread_reference)
     email["Date"] = format_datetime(at)

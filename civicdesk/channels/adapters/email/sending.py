@@ -8,6 +8,7 @@ next channel), said in plain words an administrator can act on.
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import ssl
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.contracts import DeliveryResult
+
+logger = logging.getLogger(__name__)
 
 
 def outbox_folder(config: EmailConfig) -> Path:
@@ -42,16 +45,26 @@ def _outcome(code: int, what: str, detail: bytes | str) -> DeliveryResult:
     return DeliveryResult.permanent_failure(error)
 
 
-def send_over_smtp(email: EmailMessage, *, config: EmailConfig, recipient: str) -> DeliveryResult:
-    """Hand `email` for `recipient` to the configured server; the outcome, never an exception."""
+def send_over_smtp(
+    email: EmailMessage, *, config: EmailConfig, recipients: list[str]
+) -> DeliveryResult:
+    """Hand `email` for `recipients` (the citizen first, then those copied) to the configured
+    server; the outcome (the citizen's), never an exception. A copy refused alone is logged."""
     try:
-        _transmit(email, config=config, recipient=recipient)
+        refused = _transmit(email, config=config, recipients=recipients)
     except (OSError, smtplib.SMTPException) as exc:
-        return _failure(exc, config=config, recipient=recipient)
+        return _failure(exc, config=config, recipient=recipients[0])
+    if recipients[0] in refused:
+        code, detail = refused[recipients[0]]
+        return _outcome(code, f"the server refused {recipients[0]}", detail)
+    for address, (code, detail) in refused.items():
+        logger.warning("The server refused the copy to %s: %s %s", address, code, _text(detail))
     return DeliveryResult.sent()
 
 
-def _transmit(email: EmailMessage, *, config: EmailConfig, recipient: str) -> None:
+def _transmit(
+    email: EmailMessage, *, config: EmailConfig, recipients: list[str]
+) -> dict[str, tuple[int, bytes]]:
     context = ssl.create_default_context(cafile=config.smtp_ca_file or None)
     host, port, timeout = config.smtp_host, config.smtp_port, config.smtp_timeout_seconds
     client = (
@@ -67,7 +80,7 @@ def _transmit(email: EmailMessage, *, config: EmailConfig, recipient: str) -> No
         if config.smtp_username:
             password = config.smtp_password.get_secret_value() if config.smtp_password else ""
             client.login(config.smtp_username, password)
-        client.send_message(email, from_addr=config.address, to_addrs=[recipient])
+        return client.send_message(email, from_addr=config.address, to_addrs=recipients)
 
 
 def _failure(exc: Exception, *, config: EmailConfig, recipient: str) -> DeliveryResult:

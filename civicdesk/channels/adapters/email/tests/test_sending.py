@@ -192,3 +192,21 @@ def test_without_a_server_the_message_is_written_to_the_outbox(tmp_path: Path) -
     assert written.name.endswith(f"-{result.provider_message_id.split('@')[0]}.eml")
     assert parse(written.read_bytes())["Message-ID"] == f"<{result.provider_message_id}>"
     assert EmailAdapter().send(REPLY, EmailConfig()).outcome is DeliveryOutcome.PERMANENT_FAILURE
+
+
+def test_copies_go_in_cc_and_to_every_envelope_recipient(starttls: TlsSink) -> None:
+    copied = OutgoingMessage(
+        channel="email",
+        recipient="ann.lee@example.org",
+        body="Hello",
+        copy_to=("ann.lee@example.org", "bo@example.net", "cy@example.net"),
+    )
+    email = compose(copied, EmailConfig(address=HELP), token="t.3", at=datetime.now(UTC))
+    assert email["Cc"] == "bo@example.net, cy@example.net"
+    result = EmailAdapter().send(copied, relay_config(starttls))
+    assert result.outcome is DeliveryOutcome.SENT, result.error
+    assert starttls.handler.received[0].rcpt_tos == [
+        "ann.lee@example.org",
+        "bo@example.net",
+        "cy@example.net",
+    ]
