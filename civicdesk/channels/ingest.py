@@ -148,12 +148,12 @@ def _blocks_later(moment: object) -> Q:
     )
 
 
-def _in_hand_past_lease(moment: object) -> dict[str, int]:
+def _in_hand_past_lease(moment: object, senders: set[str]) -> dict[str, int]:
     """PostgreSQL: the first payload per sender whose lease ran out while a batch still holds
     it (its row lock: the batch renews its lease inside its own transaction, where no other
     worker sees the renewal). Its sender's later payloads wait for it, as for any claim."""
     expired = (
-        InboundPayload.objects.filter(status=PayloadStatus.PROCESSING)
+        InboundPayload.objects.filter(status=PayloadStatus.PROCESSING, sender_identity__in=senders)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=moment))
         .exclude(sender_identity="")
     )
@@ -173,37 +173,33 @@ def _in_hand_past_lease(moment: object) -> dict[str, int]:
 
 def claim_waiting(*, limit: int, holder: str) -> list[int]:
     """Claim up to `limit` payloads for `holder`, oldest first, per-sender order kept; their
-    ids in arrival order. One short transaction of four statements (on PostgreSQL, one more
-    when some claim's lease has run out, to tell a dead worker's from a batch still at work).
-
-    The senders held back are read first (few: those with a payload another worker is on, one
-    waiting out a backoff, or one throttled), so the claim itself is a plain range scan of the
-    waiting payloads in id order, whatever the table's statistics say.
+    ids in arrival order. One short transaction: the claimable payloads in id order (a range
+    scan, page by page), then, for the senders on that page only, whether an earlier payload of
+    theirs holds them back (another worker is on it, it waits out a backoff, it is throttled),
+    then the claim. Every step costs what the batch costs, whatever the backlog.
     """
     moment = now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_KEY])
-        held = dict(
-            InboundPayload.objects.filter(_blocks_later(moment))
-            .exclude(sender_identity="")
-            .values("sender_identity")
-            .annotate(first=Min("id"))
-            .values_list("sender_identity", "first")
-        )
-        if connection.vendor == "postgresql":
-            for sender, first in _in_hand_past_lease(moment).items():
-                held[sender] = min(first, held.get(sender, first))
-        held_back = Q(pk__in=[])
-        for sender, first in held.items():
-            held_back |= Q(sender_identity=sender, id__gt=first)
-        candidates = (
-            InboundPayload.objects.filter(_claimable(moment)).exclude(held_back).order_by("id")
-        )
-        if connection.vendor == "postgresql":
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        ids = list(candidates.values_list("id", flat=True)[:limit])
+        ids: list[int] = []
+        held: dict[str, int] = {}
+        after = 0
+        for _ in range(CLAIM_ROUNDS):
+            rows = _candidates(moment, after=after, limit=limit)
+            if not rows:
+                break
+            after = rows[-1][0]
+            held.update(_held_back(moment, {s for _, s in rows if s and s not in held}))
+            for pk, sender in rows:
+                if sender and pk > held.get(sender, pk):
+                    continue  # an earlier payload of this sender is not done: it waits
+                ids.append(pk)
+                if len(ids) == limit:
+                    break
+            if len(ids) == limit or len(rows) < limit:
+                break
         if ids:
             InboundPayload.objects.filter(pk__in=ids).update(
                 status=PayloadStatus.PROCESSING,
@@ -213,6 +209,40 @@ def claim_waiting(*, limit: int, holder: str) -> list[int]:
                 updated_at=moment,
             )
     return ids
+
+
+# A claim looks at up to this many pages of `limit` waiting payloads for ones whose sender is
+# not held back, so that a page of held-back senders does not stop the loop.
+CLAIM_ROUNDS = 4
+
+
+def _candidates(moment: object, *, after: int, limit: int) -> list[tuple[int, str]]:
+    """The next `limit` claimable payloads after id `after`, oldest first, with their senders:
+    a range scan of the waiting payloads in id order (locked, skipping rows another batch
+    holds, on PostgreSQL)."""
+    candidates = InboundPayload.objects.filter(_claimable(moment), id__gt=after).order_by("id")
+    if connection.vendor == "postgresql":
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    return list(candidates.values_list("id", "sender_identity")[:limit])
+
+
+def _held_back(moment: object, senders: set[str]) -> dict[str, int]:
+    """For the given senders, the first payload that holds their later ones back (see
+    `_blocks_later`; on PostgreSQL also one a batch still holds past its lease). Looked up by
+    sender (indexed), so that its cost follows the batch, not the backlog: a query over all
+    waiting payloads would read every index entry of the rows processed since the last vacuum."""
+    if not senders:
+        return {}
+    held = dict(
+        InboundPayload.objects.filter(_blocks_later(moment), sender_identity__in=senders)
+        .values("sender_identity")
+        .annotate(first=Min("id"))
+        .values_list("sender_identity", "first")
+    )
+    if connection.vendor == "postgresql":
+        for sender, first in _in_hand_past_lease(moment, senders).items():
+            held[sender] = min(first, held.get(sender, first))
+    return held
 
 
 def process_waiting(limit: int = 50) -> int:

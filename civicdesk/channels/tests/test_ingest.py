@@ -347,6 +347,25 @@ def test_a_throttled_message_holds_its_senders_later_ones_back_until_released(
     assert messages_of(Case.objects.get(reference=early.result_reference)) == [early.pk, late.pk]
 
 
+@pytest.mark.django_db
+def test_a_page_of_held_back_messages_does_not_stop_the_others_being_claimed(
+    riverton: Any, loop_backend: None
+) -> None:
+    from civicdesk.channels.ingest import claim_waiting
+
+    early = stored("jo@mail.example", "First")
+    InboundPayload.objects.filter(pk=early.pk).update(status=PayloadStatus.THROTTLED)
+    held = [stored("jo@mail.example", f"Later {n}") for n in range(7)]  # more than a page
+    someone_else = stored("al@mail.example", "Other")
+
+    claimed = claim_waiting(limit=3, holder="test")
+
+    assert claimed == [someone_else.pk]  # the third page had it
+    assert not InboundPayload.objects.filter(
+        pk__in=[p.pk for p in held], status=PayloadStatus.PROCESSING
+    ).exists()
+
+
 def _reference_taken_by_another_case() -> tuple[InboundPayload, Case]:
     """A payload whose reserved reference another contact's case already has (numbered twice:
     an old process still counting on the counter row during a deploy, a counter reset)."""
