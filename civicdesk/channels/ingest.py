@@ -148,12 +148,12 @@ def _blocks_later(moment: object) -> Q:
     )
 
 
-def _in_hand_past_lease(moment: object, senders: set[str]) -> dict[str, int]:
+def _in_hand_past_lease(moment: object, among: set[str]) -> dict[str, int]:
     """PostgreSQL: the first payload per sender whose lease ran out while a batch still holds
     it (its row lock: the batch renews its lease inside its own transaction, where no other
     worker sees the renewal). Its sender's later payloads wait for it, as for any claim."""
     expired = (
-        InboundPayload.objects.filter(status=PayloadStatus.PROCESSING, sender_identity__in=senders)
+        InboundPayload.objects.filter(status=PayloadStatus.PROCESSING, sender_identity__in=among)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=moment))
         .exclude(sender_identity="")
     )
