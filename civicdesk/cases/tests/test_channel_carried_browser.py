@@ -38,8 +38,8 @@ def test_the_reply_form_and_the_unreachable_notice_are_accessible(
 
     page.goto(f"/workspace/cases/{by_phone.reference}/")
     assert page.locator("#reply-unreachable").inner_text() == (
-        "This citizen can't be reached by reply: the case came by phone and there is no "
-        "email channel yet — phone them and record a note."
+        "This citizen can't be reached by reply: the case came by phone and we have no "
+        "email address for them — phone them and record a note."
     )
     assert page.locator("#reply-body").count() == 0
     assert_accessible(page)
