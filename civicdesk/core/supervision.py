@@ -203,3 +203,16 @@ def exit_with_supervisor() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if str(os.getppid()) != expected:  # the supervisor died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: what a long-running command waits on to stop cleanly
+    (the supervisor's stop, Ctrl+C)."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop

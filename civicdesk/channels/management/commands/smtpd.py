@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from argparse import ArgumentParser
-from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from civicdesk.channels.listening import start_listener
-from civicdesk.core.supervision import exit_with_supervisor
+from civicdesk.core.supervision import exit_with_supervisor, stop_on_signals
 
 
 class Command(BaseCommand):
@@ -28,13 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         exit_with_supervisor()
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stop = stop_on_signals()
         listener = start_listener(kind="email", host=host, port=port)
         self.stdout.write(f"Receiving mail on smtp://{host}:{port}/ (Ctrl+C to stop)")
         self.stdout.flush()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from argparse import ArgumentParser
-from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from civicdesk.core.periodic import discover_jobs
 from civicdesk.core.scheduler import Scheduler
-from civicdesk.core.supervision import exit_with_supervisor
+from civicdesk.core.supervision import exit_with_supervisor, stop_on_signals
 
 
 class Command(BaseCommand):
@@ -61,11 +58,5 @@ class Command(BaseCommand):
         if lease_seconds <= 0 or tick_seconds <= 0:
             raise CommandError("--lease-seconds and --tick-seconds must be positive.")
         exit_with_supervisor()
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stop = stop_on_signals()
         Scheduler(jobs=jobs, lease_seconds=lease_seconds, tick_seconds=tick_seconds).run(stop)
