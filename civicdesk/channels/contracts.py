@@ -267,6 +267,17 @@ class PollResult:
 
 
 @dataclass(frozen=True)
+class ConnectionCheck:
+    """One step of testing an account's connection to its provider (name lookup, TLS, sign-in,
+    a folder), said in plain words for the administrator: what was tried, whether it worked,
+    and, when it did not, what is wrong and what to change."""
+
+    step: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class ListenerAccount:
     """An account a listening channel receives for: its id and its decrypted settings."""
 
@@ -370,6 +381,12 @@ class ChannelAdapter(ABC):
     def own_identities(self, config: Any) -> tuple[str, ...]:
         """The sender values that are the account itself (our number, our address): a message
         from one of them is our own echoed back, stored but never processed."""
+        return ()
+
+    def check_connection(self, config: Any) -> tuple[ConnectionCheck, ...]:
+        """Try the account's connections (the admin's "test connection"), one step after the
+        other, stopping at the first that fails. Reports problems as checks, never raises.
+        Default: nothing to try."""
         return ()
 
     def poll(self, config: Any, cursor: str) -> PollResult:
