@@ -1,7 +1,8 @@
 """Channel accounts: their typed settings, with secrets encrypted at rest.
 
-Writes here (`configure_account`, `rotate_account_secrets`) and the one read every adapter
-call goes through (`account_config`). Costs: one Fernet decryption per call (microseconds).
+Writes here (`configure_account`, `rotate_account_secrets`), the one read every adapter
+call goes through (`account_config`), and the admin's "test connection"
+(`check_account_connection`). Costs: one Fernet decryption per call (microseconds).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import SecretStr, ValidationError
 
 from civicdesk.channels import registry
 from civicdesk.channels.config import AccountConfig
-from civicdesk.channels.contracts import ChannelAdapter
+from civicdesk.channels.contracts import ChannelAdapter, ConnectionCheck
 from civicdesk.channels.models import ChannelAccount
 from civicdesk.channels.secrets import (
     SecretsUnreadable,
@@ -41,6 +42,37 @@ def account_config(*, adapter: ChannelAdapter, account: ChannelAccount | None) -
     values: dict[str, Any] = dict(account.config)
     values.update(decrypt_secrets(account.secrets_encrypted))
     return adapter.config_schema.model_validate(values)
+
+
+SETTINGS_STEP = "Account settings"
+
+
+def check_account_connection(*, account: ChannelAccount) -> tuple[ConnectionCheck, ...]:
+    """Try the account's connections with its decrypted settings (its adapter's
+    `check_connection`), synchronously and with the settings' own timeouts: for an
+    administrator's request, not a loop. Settings that cannot be read are the first, failed,
+    step; never raises for what the account holds."""
+    try:
+        adapter = registry.adapter_for(account.kind)
+    except registry.UnknownChannel:
+        detail = f"No channel {account.kind!r} is installed: this account cannot be used."
+        return (ConnectionCheck(SETTINGS_STEP, ok=False, detail=detail),)
+    try:
+        config = account_config(adapter=adapter, account=account)
+    except SecretsUnreadable:
+        detail = (
+            "The stored secrets cannot be decrypted with the configured keys: "
+            "enter the account's secrets again."
+        )
+        return (ConnectionCheck(SETTINGS_STEP, ok=False, detail=detail),)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        detail = f"The stored settings no longer fit this channel ({problems}): edit and save."
+        return (ConnectionCheck(SETTINGS_STEP, ok=False, detail=detail),)
+    return adapter.check_connection(config)
 
 
 def configure_account(

@@ -1,17 +1,23 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
 
 from civicdesk.channels import services
 from civicdesk.channels.account_forms import ChannelAccountForm
+from civicdesk.channels.accounts import check_account_connection
 from civicdesk.channels.models import (
     ChannelAccount,
     DeliveryAttempt,
     InboundPayload,
     OutboundDelivery,
 )
+from civicdesk.channels.selectors import channel_label
 from civicdesk.core.errors import DomainError
 
 
@@ -34,6 +40,44 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
         "last_polled_at",
         "last_poll_error",
     ]
+    actions = ["test_connections"]
+
+    def get_urls(self) -> list[URLPattern]:
+        test = path(
+            "<int:account_id>/test-connection/",
+            self.admin_site.admin_view(require_POST(self.test_connection_view)),
+            name="contact_channels_channelaccount_test_connection",
+        )
+        return [test, *super().get_urls()]
+
+    def test_connection_view(self, request: HttpRequest, account_id: int) -> HttpResponseRedirect:
+        """The change page's "Test connection" button: each step as a message, then back."""
+        account = get_object_or_404(ChannelAccount, pk=account_id)
+        if not self.has_change_permission(request, account):
+            raise PermissionDenied
+        self._report(request, account, prefix="")
+        return HttpResponseRedirect(
+            reverse("admin:contact_channels_channelaccount_change", args=[account.pk])
+        )
+
+    @admin.action(
+        description="Test the connection of the selected accounts", permissions=["change"]
+    )
+    def test_connections(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
+        for account in queryset:
+            self._report(request, account, prefix=f"{account.name}: ")
+
+    def _report(self, request: HttpRequest, account: ChannelAccount, *, prefix: str) -> None:
+        checks = check_account_connection(account=account)
+        if not checks:
+            self.message_user(
+                request,
+                f"{prefix}{channel_label(account.kind)} accounts have no connection to test.",
+                messages.INFO,
+            )
+        for check in checks:
+            level = messages.SUCCESS if check.ok else messages.ERROR
+            self.message_user(request, f"{prefix}{check.step}: {check.detail}", level)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 
 from civicdesk.channels.adapters.email.composing import compose, new_token
 from civicdesk.channels.adapters.email.config import EmailConfig
+from civicdesk.channels.adapters.email.connection_checks import smtp_connection_checks
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.listener import SmtpListener
 from civicdesk.channels.adapters.email.reading import read_email, thread_key_prefix
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
 from civicdesk.channels.contracts import (
     ChannelAdapter,
+    ConnectionCheck,
     DeliveryOutcome,
     DeliveryResult,
     InboundMessage,
@@ -48,6 +50,10 @@ class EmailAdapter(ChannelAdapter):
 
     def provider_id_prefix(self, message_id: str) -> str:
         return thread_key_prefix(message_id)
+
+    def check_connection(self, config: EmailConfig) -> tuple[ConnectionCheck, ...]:
+        # Sending only for now; mailbox (IMAP) checks join them when polling is configured.
+        return smtp_connection_checks(config)
 
     def listener(self, *, host: str, port: int, intake: ListenerIntake) -> Listener:
         return SmtpListener(host=host, port=port, intake=intake)
