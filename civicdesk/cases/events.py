@@ -131,6 +131,22 @@ class StatusChanged(CaseChange, kind="case.status.changed"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FollowUpOpened(CaseChange, kind="case.follow_up.opened"):
+    """This case was opened for a message about an earlier case, `follows` (its reference),
+    that had been closed too long to reopen. Private."""
+
+    follows: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseFollowedUp(CaseChange, kind="case.followed_up"):
+    """The citizen wrote about this closed case too long after it closed to reopen it: the new
+    case `follow_up` (its reference) was opened for the message. Private."""
+
+    follow_up: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class HistoryRecorded(CaseChange, kind="case.history.recorded"):
     """A timeline entry kept from before typed events whose kind has no event of its own.
 

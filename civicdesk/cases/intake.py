@@ -23,6 +23,7 @@ from civicdesk.cases.selectors import (
     references_opened_by,
 )
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
+from civicdesk.cases.services.links import link_follow_up
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.cases.services.participants import add_participants
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
@@ -86,7 +87,7 @@ def handle_inbound_message(
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
-        case = _case_named_by(message, contacts)
+        case, follows = _case_named_by(message, contacts)
         if case is None:
             citizen = identify_citizen(
                 contacts=contacts,
@@ -94,7 +95,8 @@ def handle_inbound_message(
                 language=message.language,
                 channel=message.channel,
             )
-            threads = may_thread(message) and not reserved
+            # A message about a closed case opens a case of its own, linked to that one.
+            threads = may_thread(message) and not reserved and follows is None
             case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
                 case = _open_new_case(
@@ -106,6 +108,8 @@ def handle_inbound_message(
                     identity=identity,
                 )
                 opened = True
+                if follows is not None:
+                    link_follow_up(case=case, follows=follows, at=at)
         elif contacts and _proven(message):
             # Whoever holds the private link, or staff, may tell us new ways to reach them.
             add_contact_points(citizen=case.citizen, contacts=contacts)
@@ -143,8 +147,13 @@ def _proven(message: InboundMessage) -> bool:
     return bool(message.reply_token_digest) or senders_are_authenticated(message.channel)
 
 
-def _case_named_by(message: InboundMessage, contacts: list[ContactInput]) -> Case | None:
-    """The case the message answers, when it names one it may answer.
+# What a message names: the case it joins, else the closed case it follows up (one past the
+# reopen window, which a new case is linked to), else neither.
+Named = tuple[Case | None, Case | None]
+
+
+def _case_named_by(message: InboundMessage, contacts: list[ContactInput]) -> Named:
+    """The case the message answers, when it names one it may answer (see `Named`).
 
     In order: the private status link's token; a reply to one of our own messages (its
     In-Reply-To/References, or the reply token it carried back: only the message's recipients
@@ -187,27 +196,27 @@ def _known_sender(case: Case, contacts: list[ContactInput]) -> bool:
     return citizen_has_contact_point(citizen_id=case.citizen_id, contacts=contacts)
 
 
-def _case_of_conversation(thread: ThreadMatch | None, contacts: list[ContactInput]) -> Case | None:
+def _case_of_conversation(thread: ThreadMatch | None, contacts: list[ContactInput]) -> Named:
     """The case of the earlier message a reply answers, if its sender is known on it."""
     if thread is None:
-        return None
+        return None, None
     case = case_by_reference(thread.reference)
     if case is None or not (thread.proven or _known_sender(case, contacts)):
-        return None
+        return None, None
     return _accepting_contact(case)
 
 
-def _accepting_contact(case: Case) -> Case | None:
+def _accepting_contact(case: Case) -> Named:
     """The case, if new contact may join it. A reply in a conversation (an email) to a closed
-    case reopens it within CIVICDESK_REOPEN_WINDOW_DAYS of its closing; past it, None: the
-    contact opens a new case for the same citizen."""
+    case reopens it within CIVICDESK_REOPEN_WINDOW_DAYS of its closing; past it, the contact
+    opens a new case for the same citizen, linked to this one as its follow-up."""
     if case.status in ACCEPTS_CONTACT:
-        return case
+        return case, None
     finished = case.resolved_at or case.last_activity_at
     window = timedelta(days=settings.CIVICDESK_REOPEN_WINDOW_DAYS)
     if finished is not None and now() - finished <= window:
-        return case
-    return None
+        return case, None
+    return None, case
 
 
 def _open_case_of_sender(citizen: Citizen, message: InboundMessage) -> Case | None:

@@ -36,7 +36,9 @@ from django.utils.translation import pgettext_lazy
 from civicdesk.cases.events import (
     CaseAssigned,
     CaseClassified,
+    CaseFollowedUp,
     CaseOpened,
+    FollowUpOpened,
     HistoryRecorded,
     MessageReceived,
     NoteAdded,
@@ -347,6 +349,18 @@ def _assigned(event: CaseAssigned, entry: CaseEvent, audience: Audience) -> Entr
 def _classified(event: CaseClassified, entry: CaseEvent, audience: Audience) -> EntryView:
     title = f"Classified by {event.by}" if event.by else "Classified"
     return view(entry, title=title, css_class="classified", icon="tag")
+
+
+@presents(FollowUpOpened, public=False)
+def _follow_up_opened(event: FollowUpOpened, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = f"Opened as a follow-up of {event.follows}, closed too long ago to reopen"
+    return view(entry, title=title, css_class="link", icon="link")
+
+
+@presents(CaseFollowedUp, public=False)
+def _followed_up(event: CaseFollowedUp, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = f"The citizen wrote again after the case closed: follow-up {event.follow_up} opened"
+    return view(entry, title=title, css_class="link", icon="link")
 
 
 @presents(HistoryRecorded, public=False)

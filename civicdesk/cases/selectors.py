@@ -185,6 +185,24 @@ def citizen_cases(*, citizen_id: int, exclude_case_id: int | None = None) -> Que
     return query.order_by("-created_at")
 
 
+@dataclass(frozen=True)
+class LinkedCases:
+    """The cases linked to one: the closed case it follows up, and its own follow-ups."""
+
+    follows: Case | None
+    follow_ups: list[Case]
+
+    def __bool__(self) -> bool:
+        return self.follows is not None or bool(self.follow_ups)
+
+
+def linked_cases(*, case: Case) -> LinkedCases:
+    """Cases linked to `case` (one query, two when it follows another). Each page of the
+    other case checks access again when it is opened."""
+    follows = Case.objects.filter(pk=case.follows_id).first() if case.follows_id else None
+    return LinkedCases(follows=follows, follow_ups=list(case.follow_ups.order_by("created_at")))
+
+
 def recent_cases(*, limit: int = 20) -> QuerySet[Case]:
     return Case.objects.select_related("service", "queue", "assignee").order_by(
         "-created_at", "-id"

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from civicdesk.cases.events import MessageReceived
+from civicdesk.accounts.services import create_api_token
+from civicdesk.cases.events import CaseFollowedUp, FollowUpOpened, MessageReceived
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import reply_to_case
 from civicdesk.channels.accounts import configure_account
@@ -247,8 +248,8 @@ def test_a_reference_or_an_earlier_id_joins_only_from_a_sender_known_on_the_case
     assert {other.citizen_id for other in others} != {case.citizen_id}
 
 
-def test_a_reply_to_a_closed_case_reopens_it_within_the_window_else_opens_a_new_one(
-    port: int,
+def test_a_reply_to_a_closed_case_reopens_it_within_the_window_else_opens_a_linked_one(
+    port: int, riverton: Any, client: Any
 ) -> None:
     case = first_case(port)
     closed = {"status": "closed", "resolved_at": now() - timedelta(days=3)}
@@ -267,9 +268,41 @@ def test_a_reply_to_a_closed_case_reopens_it_within_the_window_else_opens_a_new_
                     In_Reply_To=f"<{OUR_ID}>"))  # fmt: skip
     case.refresh_from_db()
     assert case.status == "closed"
+    assert case.follows_id is None
     new = Case.objects.exclude(pk=case.pk).get()
     assert new.citizen_id == case.citizen_id
+    assert new.follows_id == case.pk
     assert messages_on(new) == ["Out again, months later."]
+    # Both timelines say so, and each case page links to the other.
+    [link] = new.events.filter(kind=FollowUpOpened.kind)
+    assert (link.data["reference"], link.data["follows"]) == (new.reference, case.reference)
+    [earlier] = case.events.filter(kind=CaseFollowedUp.kind)
+    assert earlier.data["follow_up"] == new.reference
+    assert earlier.data["status"] == "closed"
+    client.force_login(riverton.ann)
+    old_page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
+    new_page = client.get(f"/workspace/cases/{new.reference}/").content.decode()
+    assert (
+        f'<a href="/workspace/cases/{new.reference}/" id="follow-up-{new.reference}">'
+        f"{new.reference}</a>"
+    ) in old_page
+    assert (
+        f"The citizen wrote again after the case closed: follow-up {new.reference} opened"
+        in old_page
+    )
+    assert (
+        f'<a href="/workspace/cases/{case.reference}/" id="follows-{case.reference}">'
+        f"{case.reference}</a>"
+    ) in new_page
+    assert f"Opened as a follow-up of {case.reference}, closed too long ago to reopen" in new_page
+    assert 'id="summary-follows"' not in old_page
+    assert 'id="summary-follow-ups"' not in new_page
+    token = create_api_token(email=riverton.supervisor.email, name="crm").key
+    api = {"Authorization": f"Bearer {token}"}
+    old_detail = client.get(f"/api/v1/cases/{case.reference}", headers=api).json()
+    new_detail = client.get(f"/api/v1/cases/{new.reference}", headers=api).json()
+    assert (old_detail["follows"], old_detail["follow_ups"]) == (None, [new.reference])
+    assert (new_detail["follows"], new_detail["follow_ups"]) == (case.reference, [])
 
 
 def test_what_was_left_out_of_a_message_is_said_on_the_case(

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.presenters import Audience, delivery_state, present_entry
-from civicdesk.cases.selectors import case_by_reference, case_row
+from civicdesk.cases.selectors import case_by_reference, case_row, linked_cases
 from civicdesk.channels.selectors import PayloadStatus
 
 if TYPE_CHECKING:  # the API reads payloads through channels.selectors
@@ -41,6 +41,7 @@ def event_detail(event: CaseEvent) -> dict[str, Any]:
 
 
 def case_detail(case: Case, events: list[CaseEvent]) -> dict[str, Any]:
+    linked = linked_cases(case=case)
     return {
         **case_summary(case),
         "service_name": case.service.name if case.service else None,
@@ -50,6 +51,8 @@ def case_detail(case: Case, events: list[CaseEvent]) -> dict[str, Any]:
         "first_responded_at": case.first_responded_at,
         "resolution_due_at": case.resolution_due_at,
         "resolved_at": case.resolved_at,
+        "follows": linked.follows.reference if linked.follows else None,
+        "follow_ups": [other.reference for other in linked.follow_ups],
         "events": [event_detail(event) for event in events],
     }
 

@@ -226,6 +226,12 @@ class CaseDetail(CaseRow):
     first_responded_at: datetime | None
     resolution_due_at: datetime | None
     resolved_at: datetime | None
+    follows: str | None = Field(
+        description="The reference of the earlier, closed case this one follows up."
+    )
+    follow_ups: list[str] = Field(
+        description="References of the cases opened later as follow-ups of this one."
+    )
     events: list[EventOut]
 
 

@@ -92,6 +92,16 @@ class Case(TimeStampedModel):
     sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Markers of escalations already run, e.g. "first_response:warning".
     sla_escalated = models.JSONField(default=list, blank=True)
+    # The closed case this one follows up: the citizen wrote about it again after the reopen
+    # window (CIVICDESK_REOPEN_WINDOW_DAYS), so a new case was opened and linked to it.
+    follows = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+        help_text=_("The earlier, closed case this one follows up."),
+    )
 
     class Meta:
         ordering = ["-created_at"]

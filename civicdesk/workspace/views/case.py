@@ -15,6 +15,7 @@ from civicdesk.cases.selectors import (
     access_case_by_reference,
     answered_questions,
     citizen_cases,
+    linked_cases,
     reply_channel,
     sla_panel,
     timeline,
@@ -59,6 +60,7 @@ def case_context(
             timeline(case=case, public_only=False), audience=Audience.STAFF
         ),
         "contact_points": contact_points_of(citizen_id=case.citizen_id),
+        "linked": linked_cases(case=case),
         "other_cases": citizen_cases(citizen_id=case.citizen_id, exclude_case_id=case.pk),
         "answers": answered_questions(case=case),
         "reply_channel": reply_channel(case),
@@ -90,6 +92,7 @@ def case_timeline(request: StaffRequest, reference: str) -> HttpResponse:
         "entries": present_timeline(
             timeline(case=case, public_only=False), audience=Audience.STAFF
         ),
+        "linked": linked_cases(case=case),
         "now": now(),
     }
     if not wants_fragment(request):
