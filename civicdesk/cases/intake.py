@@ -119,7 +119,12 @@ def handle_inbound_message(
             channel=message.channel,
             author_label=message.sender_name or str(case.citizen),
             attachments=[
-                NewAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
+                NewAttachment(
+                    filename=a.filename,
+                    content_type=a.content_type,
+                    content=a.content,
+                    content_id=a.content_id,
+                )
                 for a in message.attachments
             ],
             payload_id=payload_id,
@@ -129,6 +134,7 @@ def handle_inbound_message(
             lock=not opened,  # a case opened in this transaction is ours already
             quoted=message.quoted_text,
             notes=message.notes,
+            body_html=message.body_html,
         )
         if message.participants:
             contacts_copied = [(c.kind, c.value) for c in message.participants]

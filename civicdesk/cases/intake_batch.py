@@ -101,6 +101,8 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
             channel=message.channel,
             account_id=plan.item.account_id,
             identity=plan.new.channel_identity,
+            quoted=message.quoted_text,
+            notes=message.notes,
         )
         entries += [
             *opening,
@@ -112,6 +114,7 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
                 channel=message.channel,
                 author_label=message.sender_name or named,
                 payload_id=plan.item.payload_id,
+                body_html=message.body_html,
             ),
         ]
         events += [opened, received]

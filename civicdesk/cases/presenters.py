@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -51,6 +52,7 @@ from civicdesk.cases.events import (
     SlaWarned,
     StatusChanged,
 )
+from civicdesk.cases.kernels.message_html import INLINE_IMAGE_TYPES, safe_message_html
 from civicdesk.cases.kernels.status import CaseStatus
 from civicdesk.channels.selectors import channel_label
 from civicdesk.realtime.events import Event, InvalidEventData, event_class
@@ -71,6 +73,7 @@ class FileView:
     name: str
     size: int
     content_type: str
+    content_id: str = ""  # an image the message's HTML shows inline (cid:), "" for a file
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,42 @@ class EntryView:
     # shown on demand, and what it left out of the message.
     folded: str = ""
     notes: tuple[str, ...] = ()
+    # For staff: a message that came only as HTML, as stored. Never output as is: pages show
+    # it through `message_html`, which sanitises it again.
+    html: str = ""
+
+
+def shows_inline(content_type: str) -> bool:
+    """Whether a message's image of this type is shown inside its HTML (raster only)."""
+    return content_type in INLINE_IMAGE_TYPES
+
+
+@dataclass(frozen=True)
+class MessageHtml:
+    """An entry's HTML ready for a staff page: nh3's output, marked safe here and only here."""
+
+    new: SafeString
+    quoted: SafeString
+
+
+def message_html(entry: EntryView, *, file_url: Callable[[FileView], str]) -> MessageHtml | None:
+    """The entry's HTML sanitised for a staff page (None when it has none, or none is left),
+    its inline images pointing at `file_url(file)` (the message's own images, of a type shown
+    inline), its quoted history and signature split off when the channel folded them."""
+    if not entry.html:
+        return None
+    images = {
+        file.content_id: file_url(file)
+        for file in entry.files
+        if file.content_id and shows_inline(file.content_type)
+    }
+    parts = safe_message_html(
+        entry.html, images=images, new_text=entry.body, quoted_text=entry.folded
+    )
+    if not (parts.new.strip() or parts.quoted.strip()):
+        return None  # nothing survived sanitising: the text is shown instead
+    # Safe: both are nh3's output (cases.kernels.message_html sanitises what it returns).
+    return MessageHtml(new=mark_safe(parts.new), quoted=mark_safe(parts.quoted))  # noqa: S308
 
 
 E = TypeVar("E", bound=Event)
@@ -149,7 +188,13 @@ def present_timeline(entries: Iterable[CaseEvent], *, audience: Audience) -> lis
 def view(entry: CaseEvent, *, title: str, css_class: str, icon: str, **more: Any) -> EntryView:
     """An `EntryView` with the fields every presenter takes from the row."""
     files = tuple(
-        FileView(id=a.pk, name=a.filename, size=a.size, content_type=a.content_type)
+        FileView(
+            id=a.pk,
+            name=a.filename,
+            size=a.size,
+            content_type=a.content_type,
+            content_id=a.content_id,
+        )
         for a in entry.attachments.all()
     )
     return EntryView(
@@ -263,6 +308,7 @@ def _message(event: MessageReceived, entry: CaseEvent, audience: Audience) -> En
             icon="message-in",
             folded=event.quoted,
             notes=event.notes,
+            html=entry.body_html,
         )
     return view(entry, title=title, css_class="message", icon="message-in")
 

@@ -145,6 +145,10 @@ class CaseEvent(models.Model):
     author_label = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
     channel = models.CharField(max_length=30, blank=True)
     body = models.TextField(blank=True)
+    # A message that came only as HTML: that HTML as the channel sanitised it (the body is its
+    # text). Sanitised again whenever it is shown (cases.kernels.message_html); never marked
+    # safe as stored.
+    body_html = models.TextField(blank=True)
     is_public = models.BooleanField(
         default=False, help_text=_("Shown to the citizen on their status page.")
     )
@@ -207,6 +211,9 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=NAME_MAX_LENGTH)
     content_type = models.CharField(max_length=120)
     size = models.PositiveIntegerField()
+    # An image shown inside its message: the id the message's HTML names it by (`cid:<id>`);
+    # "" for a file attached to the message.
+    content_id = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
 
     def __str__(self) -> str:
         return self.filename

@@ -11,6 +11,7 @@ from django.utils.text import get_valid_filename
 
 from civicdesk.cases.models import Attachment, CaseEvent
 from civicdesk.core.errors import DomainError
+from civicdesk.core.limits import NAME_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class NewAttachment:
     filename: str
     content_type: str
     content: bytes
+    # An image shown inside the message's HTML as `cid:<content_id>`; "" for a file.
+    content_id: str = ""
 
 
 def save_attachments(entry: CaseEvent, attachments: Sequence[NewAttachment]) -> list[Attachment]:
@@ -36,6 +39,7 @@ def save_attachments(entry: CaseEvent, attachments: Sequence[NewAttachment]) -> 
             filename=name,
             content_type=item.content_type[:120],
             size=len(item.content),
+            content_id=item.content_id[:NAME_MAX_LENGTH],
         )
         attachment.file.save(name, ContentFile(item.content), save=True)
         saved.append(attachment)

@@ -53,11 +53,14 @@ def record_citizen_message(
     lock: bool = True,
     quoted: str = "",
     notes: Sequence[str] = (),
+    body_html: str = "",
 ) -> CaseEvent:
     """A message from the citizen on a case; a resolved case reopens, a waiting one opens.
 
     `quoted` and `notes`: what the channel folded away from `body` and what it left out
-    (see `MessageReceived`); kept on the entry for staff.
+    (see `MessageReceived`); kept on the entry for staff. `body_html`: the message as the
+    channel's sanitised HTML when it came only as HTML (`body` is then its text); kept on the
+    entry and sanitised again whenever it is shown.
 
     The account it came to and the citizen's `identity` on the channel become the case's:
     replies go back the way the citizen last wrote. `lock=False`: the caller created the case
@@ -97,6 +100,7 @@ def record_citizen_message(
         channel=channel,
         author_label=author_label,
         payload_id=payload_id,
+        body_html=body_html,
     )
     save_attachments(entry, attachments)
     if new_status.value != previous:

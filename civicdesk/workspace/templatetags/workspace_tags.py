@@ -6,16 +6,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from civicdesk.cases.presenters import EntryView, FileView, MessageHtml, message_html
 from civicdesk.cases.selectors import FLAG_LABELS, sla_flag
 from civicdesk.channels.selectors import channel_label as label_of_channel
 from civicdesk.workspace.due import due_state
 from civicdesk.workspace.forms import status_label as _status_label
 
 register = template.Library()
+
+
+@register.simple_tag
+def entry_html(entry: EntryView, reference: str) -> MessageHtml | None:
+    """An HTML message made safe, its inline images served by the case's attachment view
+    (the same access check as every download), shown inline: `{% entry_html entry ref as x %}`."""
+
+    def file_url(file: FileView) -> str:
+        return reverse("workspace:attachment", args=[reference, file.id]) + "?inline=1"
+
+    return message_html(entry, file_url=file_url)
 
 
 @register.inclusion_tag("workspace/_due.html")

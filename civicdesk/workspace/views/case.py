@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from civicdesk.cases.presenters import Audience, present_timeline
+from civicdesk.cases.presenters import Audience, present_timeline, shows_inline
 from civicdesk.cases.selectors import (
     access_attachment_by_id,
     access_case_by_reference,
@@ -100,10 +100,16 @@ def case_timeline(request: StaffRequest, reference: str) -> HttpResponse:
     return fragments(request, TEMPLATE, context, main="timeline", oob=["case-summary"])
 
 
+# Served inline, a message's own image can run nothing and load nothing.
+INLINE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
 @login_required
 @require_GET
 def attachment_download(request: StaffRequest, reference: str, attachment_id: int) -> FileResponse:
-    """The stored file, always as a download: an uploaded HTML file must never render here."""
+    """The stored file, as a download: an uploaded HTML file must never render here. With
+    `?inline=1`, an image of a raster type the message shows inside its HTML is served
+    inline instead (same access check), under a policy that lets it run and load nothing."""
     try:
         attachment = access_attachment_by_id(
             request.user, reference=reference, attachment_id=attachment_id
@@ -111,9 +117,15 @@ def attachment_download(request: StaffRequest, reference: str, attachment_id: in
         handle = attachment.file.open("rb")
     except (NotFound, FileNotFoundError) as exc:
         raise Http404("No such attachment.") from exc
-    return FileResponse(
+    inline = request.GET.get("inline") == "1" and shows_inline(attachment.content_type)
+    response = FileResponse(
         handle,
-        as_attachment=True,
+        as_attachment=not inline,
         filename=attachment.filename,
         content_type=attachment.content_type or "application/octet-stream",
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    if inline:
+        response["Content-Security-Policy"] = INLINE_POLICY
+        response["Cache-Control"] = "private, max-age=3600"
+    return response
