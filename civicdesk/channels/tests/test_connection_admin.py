@@ -132,3 +132,16 @@ def test_only_a_post_by_staff_who_may_change_accounts_runs_it(
     client.force_login(riverton.admin)
     missing = "/admin/contact_channels/channelaccount/999999/test-connection/"
     assert client.post(missing).status_code == 404
+
+
+def test_a_kind_with_nothing_to_test_says_so(riverton: Any, client: Client) -> None:
+    account = ChannelAccount(kind="console", name="Staff console")
+    configure_account(account=account, values={}, save=False)
+    account.save()
+    client.force_login(riverton.admin)
+    response = client.post(
+        f"/admin/contact_channels/channelaccount/{account.pk}/test-connection/", follow=True
+    )
+    assert shown(response) == [
+        ("info", "Console (development) accounts have no connection to test.")
+    ]

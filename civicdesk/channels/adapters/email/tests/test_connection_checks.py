@@ -5,7 +5,9 @@ listens, a name that cannot resolve, and the outbox folder when no server is set
 from __future__ import annotations
 
 import os
+import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,18 @@ def test_an_outbox_path_that_is_a_file_fails(tmp_path: Path) -> None:
     [check] = smtp_connection_checks(EmailConfig(address=HELP, outbox_dir=str(blocker)))
     assert not check.ok
     assert "That folder cannot be written to: File exists." in check.detail
+
+
+def test_a_port_that_accepts_but_never_greets_times_out_at_the_greeting() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        checks = smtp_connection_checks(relay(port, smtp_timeout_seconds=0.5))
+        elapsed = time.monotonic() - started
+    assert steps(checks) == [("Name lookup", True), ("Connection", True), ("SMTP greeting", False)]
+    assert checks[-1].detail.startswith(
+        f"127.0.0.1:{port} accepted the connection but did not greet as a mail server ("
+    )
+    assert elapsed < 3
