@@ -52,6 +52,10 @@ def test_an_html_only_email_is_shown_sanitised_with_its_own_image_inline(
     assert "Please send us a photo" not in html
     # The text version is not shown besides the HTML.
     assert page.count("across the footpath") == 1
+    # The live update of the timeline shows it the same way.
+    live = ann_client.get(f"/workspace/cases/{case.reference}/timeline/").content.decode()
+    assert html in live
+    assert folded.group(0) in live
 
     image = ann_client.get(image_url)
     assert image.status_code == 200
