@@ -26,7 +26,9 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
     """Settings come from the adapter's schema; secrets are write-only (see account_forms).
 
     On "add", choose the kind and save; the kind's settings appear when the account is edited
-    (or at once when the page is opened as ?kind=<kind>).
+    (or at once when the page is opened as ?kind=<kind>). "Test connection" (a button on the
+    account's page, and a list action) runs the adapter's checks in the request, with the
+    account's own timeouts, and shows each step as a message.
     """
 
     form = ChannelAccountForm
