@@ -9,8 +9,8 @@ depends on another payload of the batch, so the batch's new requests are written
 its route, clocks and entries): one query for references already used, one for known contact
 points, one INSERT each for new citizens, contact points, cases and timeline entries, one lock
 and one read per team for the rota, one UPDATE for the agents given cases. Everything else
-(replies naming a case, messages threading onto an open case, attachments, anything invalid) is
-left to the one-by-one handler, which records failures.
+(replies naming a case, messages threading onto an open case, attachments, copied
+participants, anything invalid) is left to the one-by-one handler, which records failures.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ class _Plan:
 
 def _opens_its_own_case(item: BatchItem) -> bool:
     message = item.message
-    if message.case_reference or message.reply_token_digest or message.attachments:
+    # Attachments and copied participants are written by the one-by-one handler.
+    if (
+        message.case_reference
+        or message.reply_token_digest
+        or message.attachments
+        or message.participants
+    ):
         return False
     return bool(item.reference) or not may_thread(message)
 

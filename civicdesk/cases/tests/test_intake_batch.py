@@ -166,3 +166,32 @@ def test_contacts_acknowledged_without_a_reference_are_written_together_and_numb
     assert references == sorted(references)
     assert len(set(references)) == len(references)
     assert sorted(Case.objects.values_list("reference", flat=True)) == references
+
+
+@pytest.mark.django_db
+def test_a_new_email_copied_to_others_keeps_its_participants_in_a_batch(
+    riverton: Any, settings: Any
+) -> None:
+    """The people a citizen copied receive the replies whichever path opened the case."""
+    from civicdesk.cases.models import CaseParticipant
+    from civicdesk.channels.services import ensure_account
+
+    settings.TASK_BACKEND = "database"
+    account = ensure_account(kind="email", name="Help desk", values={"address": "help@x.example"})
+    raw = (
+        b"From: Ann Lee <ann@mail.example>\r\nTo: help@x.example\r\n"
+        b"Cc: Bo <bo@mail.example>\r\nSubject: Lamp out\r\n"
+        b"Message-ID: <lamp-cc@mail.example>\r\n\r\nThe lamp on Elm Avenue is out.\r\n"
+    )
+    accept_inbound(
+        channel="email",
+        raw=RawPayload(body=raw, content_type="message/rfc822"),
+        account=account,
+        verified=True,
+    )
+    while process_waiting(limit=50):
+        pass
+    case = Case.objects.get()
+    assert list(CaseParticipant.objects.filter(case=case).values_list("value", flat=True)) == [
+        "bo@mail.example"
+    ]
