@@ -84,7 +84,10 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        kwargs["fields"] = None  # the form's own fields, plus the schema's it adds itself
+        if obj is None or self.has_change_permission(request, obj):
+            # The form's own fields, plus the schema's it adds itself. Staff who may only view
+            # get Django's read-only form (every field excluded), which needs the names.
+            kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: ChannelAccount | None = None) -> Any:

@@ -145,3 +145,18 @@ def test_a_kind_with_nothing_to_test_says_so(riverton: Any, client: Client) -> N
     assert shown(response) == [
         ("info", "Console (development) accounts have no connection to test.")
     ]
+
+
+def test_staff_who_may_only_view_accounts_see_the_page_without_its_secrets(
+    riverton: Any, client: Client, sink: TlsSink
+) -> None:
+    account = email_account(sink, password="s3cret-Pa55")
+    viewer = UserFactory.create(email="viewer@riverton.example", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_channelaccount"))
+    client.force_login(viewer)
+    response = client.get(f"/admin/contact_channels/channelaccount/{account.pk}/change/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Help desk" in page
+    assert "s3cret-Pa55" not in page
+    assert 'id="test-connection"' not in page
