@@ -76,6 +76,21 @@ def threads_by_sender(kind: str) -> bool:
     return bool(adapter and adapter.threads_by_sender)
 
 
+def acknowledges_by_message(kind: str) -> bool:
+    """Whether `kind` answers the citizen by a message of its own (email, SMS): new cases are
+    acknowledged, and status changes notified, by a message on it. False for the portal, the
+    API and the console (and for a kind without an adapter)."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.acknowledges_by_message and adapter.can_send)
+
+
+def reaches_by_itself(kind: str) -> bool:
+    """Whether a reply in `kind` reaches the citizen only where they look (the portal's status
+    page) rather than being delivered to an address."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and not adapter.needs_recipient)
+
+
 def senders_are_authenticated(kind: str) -> bool:
     adapter = registry.adapters().get(kind)
     return bool(adapter and adapter.senders_are_authenticated)
@@ -267,6 +282,17 @@ def thread_of_reply(
             if provider_id == value or (prefix and provider_id.startswith(prefix)):
                 return ThreadMatch(reference=reference, proven=False)
     return None
+
+
+def default_account_id(kind: str) -> int | None:
+    """The account a message on `kind` leaves from when nothing chose one: the first active
+    one, in the order reply routes list them (None: there is none)."""
+    return (
+        ChannelAccount.objects.filter(kind=kind, is_active=True)
+        .order_by("name", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
 
 
 def channel_account(account_id: int) -> ChannelAccount | None:
