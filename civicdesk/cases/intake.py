@@ -1,8 +1,9 @@
 """The inbound pipeline: a channel message becomes case work.
 
 identify the citizen → thread onto an open case or open one → classify → route → SLA clocks →
-acknowledge a new case by message (`services.acknowledgement`) → live update after commit. Called by the channels framework for each stored payload, inside its
-transaction: any error rolls everything back and leaves the payload failed and replayable.
+acknowledge a new case by message (`services.acknowledgement`) → live update after commit.
+Called by the channels framework for each stored payload, inside its transaction: any error
+rolls everything back (the acknowledgement too) and leaves the payload failed and replayable.
 """
 
 from __future__ import annotations

@@ -333,7 +333,7 @@ class ReplyForm(PortalForm):
 
 
 class LinkResendForm(PortalForm):
-    """"Resend my status link": the address the citizen wrote from or gave us."""
+    """ "Resend my status link": the address the citizen wrote from or gave us."""
 
     email = forms.EmailField(
         label=_("Email address"),

@@ -24,13 +24,13 @@ from civicdesk.cases.selectors import (
     public_attachment,
     timeline,
 )
+from civicdesk.cases.services import send_status_links
 from civicdesk.catalogue.selectors import groups_with_services, service_with_attributes
 from civicdesk.channels.selectors import (
     PayloadStatus,
     pending_payload_by_token_digest,
     processing_runs_inline,
 )
-from civicdesk.cases.services import send_status_links
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.core.tokens import digest, new_token
 from civicdesk.portal import case_display, throttling
@@ -232,7 +232,7 @@ def attachment(request: HttpRequest, token: str, attachment_id: int) -> HttpResp
 
 @require_http_methods(["GET", "POST"])
 def resend_links(request: HttpRequest) -> HttpResponse:
-    """"Resend my status link": the citizen types their email address; the links to their
+    """ "Resend my status link": the citizen types their email address; the links to their
     requests go to that address only. The answer never says whether the address is known:
     known or not, the same page follows (303 to `?sent=1`). Limited per address and per client
     (429 with Retry-After over the limit), before anything is looked up."""

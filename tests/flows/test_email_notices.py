@@ -62,7 +62,9 @@ def port(riverton: Any, outbox: Path, settings: Any) -> Iterator[int]:
         listener.stop()
 
 
-def mail(body: str, *, sender: str = ANN, message_id: str = "m1@example.org", **headers: str) -> EmailMessage:
+def mail(
+    body: str, *, sender: str = ANN, message_id: str = "m1@example.org", **headers: str
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = HELP
@@ -84,7 +86,7 @@ def send(port: int, message: EmailMessage | bytes) -> None:
 
 def sent_mail(outbox: Path) -> list[EmailMessage]:
     parser = BytesParser(policy=policy.default)
-    return [parser.parsebytes(path.read_bytes()) for path in sorted(outbox.glob("*.eml"))]  # type: ignore[misc]
+    return [parser.parsebytes(path.read_bytes()) for path in sorted(outbox.glob("*.eml"))]
 
 
 def text_of(email: EmailMessage, subtype: str = "plain") -> str:
@@ -110,7 +112,9 @@ def test_a_new_mail_is_acknowledged_with_its_reference_and_a_working_status_link
     assert case.reference in str(ack["Subject"])
     text = text_of(ack)
     assert f"We have opened request {case.reference} for you." in text
-    assert "Our target for a first answer: " in text  # Riverton's default policy sets a first response
+    assert (
+        "Our target for a first answer: " in text
+    )  # Riverton's default policy sets a first response
     path = status_path(text)
     assert f'<a href="https://portal.riverton.example{path}">' in text_of(ack, "html")
     page = Client().get(path)

@@ -63,9 +63,7 @@ def status_page_url(token: str) -> str:
 def signed_status_url(case: Case) -> str:
     """A status link for a message sent after the acknowledgement (see `cases.signed_links`):
     it works until the case's secret is re-issued."""
-    return status_page_url(
-        sign_status_link(case_id=case.pk, token_digest=case.status_token_digest)
-    )
+    return status_page_url(sign_status_link(case_id=case.pk, token_digest=case.status_token_digest))
 
 
 def case_facts(case: Case, language: str) -> dict[str, Any]:

@@ -90,11 +90,11 @@ def notify_reply_waiting(
 
 def send_status_links(*, email: str, language: str) -> OutboundDelivery | None:
     """Send the citizen whose address `email` is the links to their open requests and those
-    finished in the last RECENT, to that address only (as stored), in `language` (the page's). Nothing
-    when the address is nobody's or they have no such request; the caller's answer must not
-    say which. The links are signed (see the module's note): asking again, or someone typing
-    the citizen's address, never breaks a link the citizen holds. Three queries, four when a
-    message is queued."""
+    finished in the last RECENT, to that address only (as stored), in `language` (the
+    page's). Nothing when the address is nobody's or they have no such request; the caller's
+    answer must not say which. The links are signed (see the module's note): asking again,
+    or someone typing the citizen's address, never breaks a link the citizen holds. Four
+    queries; two more when a message is queued."""
     if not acknowledges_by_message(LINKS_CHANNEL):
         return None
     known = citizen_by_contact(kind="email", value=email)
@@ -112,12 +112,14 @@ def send_status_links(*, email: str, language: str) -> OutboundDelivery | None:
     if not cases:
         return None
     language = language_of(language)
-    links = [
-        {**case_facts(case, language), "url": signed_status_url(case)} for case in cases
-    ]
+    links = [{**case_facts(case, language), "url": signed_status_url(case)} for case in cases]
     notice = render_notice("status_links", {"links": links}, language=language)
     own = next(
-        (c.channel_account_id for c in cases if c.channel == LINKS_CHANNEL and c.channel_account_id),
+        (
+            c.channel_account_id
+            for c in cases
+            if c.channel == LINKS_CHANNEL and c.channel_account_id
+        ),
         None,
     )
     route = NoticeRoute(

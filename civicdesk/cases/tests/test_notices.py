@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from civicdesk.cases import intake, intake_batch
 from civicdesk.cases.models import Case
 from civicdesk.cases.services import change_case_status, issue_status_token, reply_to_case
+from civicdesk.cases.services.acknowledgement import acknowledge
+from civicdesk.cases.services.timeline import announce
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import RawPayload
-from civicdesk.channels.models import ChannelAccount, InboundPayload, OutboundDelivery
+from civicdesk.channels.models import ChannelAccount, OutboundDelivery
 from civicdesk.channels.services import (
     accept_inbound,
     ensure_account,
@@ -114,7 +115,7 @@ def test_a_batch_that_fails_after_acknowledging_leaves_one_acknowledgement_per_c
 ) -> None:
     """The batch's acknowledgements roll back with it; one by one, each case gets its own."""
     settings.TASK_BACKEND = "database"
-    real = intake_batch.announce
+    real = announce
     calls = {"n": 0}
 
     def fails_once(event: Any) -> None:
@@ -123,7 +124,7 @@ def test_a_batch_that_fails_after_acknowledging_leaves_one_acknowledgement_per_c
             raise RuntimeError("the batch breaks after queueing its acknowledgements")
         real(event)
 
-    monkeypatch.setattr(intake_batch, "announce", fails_once)
+    monkeypatch.setattr("civicdesk.cases.intake_batch.announce", fails_once)
     for sender in ["a@mail.example", "b@mail.example"]:
         raw = email_raw(sender, "Bin missed.", message_id=f"m@{sender}")
         accept_inbound(channel="email", raw=raw, account=account)
@@ -137,18 +138,18 @@ def test_a_batch_that_fails_after_acknowledging_leaves_one_acknowledgement_per_c
 def test_a_failed_payload_replayed_is_acknowledged_once(
     account: ChannelAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = intake.acknowledge
+    real = acknowledge
 
     def then_fails(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
         raise RuntimeError("a fault after the acknowledgement was queued")
 
-    monkeypatch.setattr(intake, "acknowledge", then_fails)
+    monkeypatch.setattr("civicdesk.cases.intake.acknowledge", then_fails)
     raw = email_raw("jo@mail.example", "Bin missed.", message_id="m@jo")
     payload = accept_inbound(channel="email", raw=raw, account=account, process_now=True).payload
     assert payload.status == "failed"
     assert (Case.objects.count(), automatic()) == (0, [])
-    monkeypatch.setattr(intake, "acknowledge", real)
+    monkeypatch.setattr("civicdesk.cases.intake.acknowledge", real)
     assert replay_payload(payload_id=payload.pk).status == "processed"
     assert [d.recipient for d in automatic()] == ["jo@mail.example"]
 
@@ -213,7 +214,10 @@ def test_a_signed_link_stops_working_when_the_link_is_issued_again(
     assert Client().get(acknowledged).status_code == 404
     assert Client().get(f"/requests/{token}/").status_code == 200
     # A forged or altered signature opens nothing.
-    assert Client().get(signed.replace(signed[-4], "A" if signed[-4] != "A" else "B")).status_code == 404
+    assert (
+        Client().get(signed.replace(signed[-4], "A" if signed[-4] != "A" else "B")).status_code
+        == 404
+    )
     other = f"/requests/{case.pk + 1}.{case.status_token_digest[:16]}:forged/"
     assert Client().get(other).status_code == 404
 

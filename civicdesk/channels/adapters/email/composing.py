@@ -6,8 +6,9 @@ a reply that keeps either (In-Reply-To/References, or the address) is matched to
 the framework, proven (only the message's recipients saw the token). In-Reply-To and
 References name the thread's earlier messages, so every client shows one conversation; the
 subject carries the reference in brackets. The HTML part is built from the same text (one
-source, escaped, web addresses as links), for clients that show only HTML. Automatic messages say so (RFC 3834
-`Auto-Submitted`), so that well-behaved responders never answer them.
+source, escaped, web addresses as links), for clients that show only HTML. Automatic
+messages say so (RFC 3834 `Auto-Submitted`), so that well-behaved responders never answer
+them.
 """
 
 from __future__ import annotations
