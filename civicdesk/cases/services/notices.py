@@ -23,6 +23,7 @@ from civicdesk.cases.signed_links import sign_status_link
 from civicdesk.channels.contracts import OutgoingMessage
 from civicdesk.channels.selectors import channel_account
 from civicdesk.channels.services import queue_delivery
+from civicdesk.core.memo import remembered
 
 if TYPE_CHECKING:
     from civicdesk.cases.models import Case
@@ -118,5 +119,11 @@ def queue_notice(
         thread_reference=thread_reference,
         is_automatic=True,
     )
-    account = channel_account(route.account_id) if route.account_id else None
+    account_id = route.account_id
+    account = (
+        # Read once per worker's batch (core.memo), not once per acknowledgement.
+        remembered(("channels.account", account_id), lambda: channel_account(account_id))
+        if account_id
+        else None
+    )
     return queue_delivery(message=message, account=account)
