@@ -8,12 +8,14 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from civicdesk.channels import registry
+from civicdesk.channels.accounts import account_config
 from civicdesk.channels.models import (
     ChannelAccount,
     InboundPayload,
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.core.memo import remembered
 
 # The states a payload goes through, for the interfaces that show them to its sender.
 __all__ = ["PayloadStatus"]
@@ -282,6 +284,24 @@ def thread_of_reply(
             if provider_id == value or (prefix and provider_id.startswith(prefix)):
                 return ThreadMatch(reference=reference, proven=False)
     return None
+
+
+def own_identities(kind: str) -> frozenset[str]:
+    """Every identity of the active accounts of `kind` (our addresses, our numbers),
+    casefolded: a message from one of them is ours, whichever account it reached. One query
+    and one decryption per account; once per worker's batch (core.memo)."""
+
+    def compute() -> frozenset[str]:
+        if kind not in registry.adapters():
+            return frozenset()
+        adapter = registry.adapter_for(kind)
+        found: set[str] = set()
+        for account in ChannelAccount.objects.filter(kind=kind, is_active=True):
+            config = account_config(adapter=adapter, account=account)
+            found.update(value.casefold() for value in adapter.own_identities(config))
+        return frozenset(found)
+
+    return remembered(("channels.own_identities", kind), compute)
 
 
 def default_account_id(kind: str) -> int | None:

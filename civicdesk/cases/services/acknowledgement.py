@@ -4,9 +4,11 @@ private status link and what happens next, on the route the message came by.
 Only on channels whose own answer does not show the reference (`acknowledges_by_message`:
 email, and SMS or WhatsApp when they come; not the portal, the API or the console, whose
 HTTP answer carries it). Never for a message that says a machine sent it (an auto-reply, an
-out-of-office, a list: `InboundMessage.is_automated`); mail from our own addresses never
-gets this far (the framework stores it as ignored) and the framework's per-sender rate limit
-and automatic-message cap stand behind this.
+out-of-office, a list: `InboundMessage.is_automated`), and never to one of our own
+identities: mail from the account's own address is stored as ignored by the framework, and
+one of our other accounts (help@ writing to info@) is never acknowledged here. The
+framework's per-sender inbound rate limit and its cap on automatic messages per recipient
+stand behind this.
 
 Once per case, by construction: the link's secret is minted while the case is being opened
 (`acknowledgement_token`), its digest saved with the case, and the message queued in the same
@@ -26,7 +28,11 @@ from civicdesk.cases.services.notices import (
     render_notice,
     status_page_url,
 )
-from civicdesk.channels.selectors import acknowledges_by_message, sender_identity
+from civicdesk.channels.selectors import (
+    acknowledges_by_message,
+    own_identities,
+    sender_identity,
+)
 from civicdesk.core.tokens import new_token
 
 if TYPE_CHECKING:
@@ -43,8 +49,8 @@ def acknowledgement_route(message: InboundMessage, *, account_id: int | None) ->
         return None  # the channel gave the citizen a link already
     senders = [(c.kind, c.value) for c in message.sender]
     identity = sender_identity(message.channel, senders)
-    if not identity:
-        return None
+    if not identity or identity.casefold() in own_identities(message.channel):
+        return None  # nobody to answer, or one of our own accounts (never answer ourselves)
     kind = next((k for k, value in senders if value == identity), "")
     return NoticeRoute(
         channel=message.channel, recipient=identity, recipient_kind=kind, account_id=account_id

@@ -154,6 +154,19 @@ def test_a_failed_payload_replayed_is_acknowledged_once(
     assert [d.recipient for d in automatic()] == ["jo@mail.example"]
 
 
+def test_mail_from_another_of_our_accounts_is_never_acknowledged(account: ChannelAccount) -> None:
+    info = ensure_account(kind="email", name="Info", values={"address": "info@riverton.example"})
+    raw = email_raw(HELP, "Forwarded to the right desk.", message_id="fw@riverton.example")
+    raw = RawPayload(
+        body=raw.body.replace(b"To: help@", b"To: info@"),
+        content_type=raw.content_type,
+        headers={**raw.headers, "x-civicdesk-envelope-to": "info@riverton.example"},
+    )
+    payload = accept_inbound(channel="email", raw=raw, account=info, process_now=True).payload
+    assert payload.status == "processed"
+    assert automatic() == []
+
+
 def test_a_message_joining_a_case_is_not_acknowledged(account: ChannelAccount) -> None:
     case = email_case(account)
     raw = email_raw("jo@mail.example", f"Any news on {case.reference}?", message_id="m2@jo",
