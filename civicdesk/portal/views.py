@@ -24,7 +24,7 @@ from civicdesk.cases.selectors import (
     public_attachment,
     timeline,
 )
-from civicdesk.cases.services import send_status_links
+from civicdesk.cases.services import request_status_links
 from civicdesk.catalogue.selectors import groups_with_services, service_with_attributes
 from civicdesk.channels.selectors import (
     PayloadStatus,
@@ -250,7 +250,7 @@ def resend_links(request: HttpRequest) -> HttpResponse:
         response = render(request, "portal/resend_links_wait.html", status=429)
         response.headers["Retry-After"] = throttling.retry_after_header(wait)
         return response
-    send_status_links(email=email, language=get_language())
+    request_status_links(email=email, language=get_language())
     return HttpResponseSeeOther(reverse("portal:resend_links") + "?sent=1")
 
 

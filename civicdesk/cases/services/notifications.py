@@ -129,3 +129,12 @@ def send_status_links(*, email: str, language: str) -> OutboundDelivery | None:
         account_id=own or account_id,
     )
     return queue_notice(notice, route=route)
+
+
+def request_status_links(*, email: str, language: str) -> None:
+    """`send_status_links`, by a worker: the page that asks answers in the same time whether
+    the address is known or not (the lookup and the message are not in its answer's time).
+    With the immediate task backend (development, tests) it runs at once."""
+    from civicdesk.cases.tasks import send_status_links_task
+
+    send_status_links_task.enqueue(email=email, language=language)
