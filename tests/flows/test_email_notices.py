@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from civicdesk.cases.models import Case
 from civicdesk.channels.listening import start_listener
@@ -39,6 +40,14 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def language_kept() -> Iterator[None]:
+    """A page asked for in Romanian leaves Romanian active in this thread (LocaleMiddleware
+    does not switch back): the tests after these must not inherit it."""
+    with translation.override(translation.get_language()):
+        yield
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from civicdesk.cases.models import Case
 from civicdesk.channels.models import OutboundDelivery
@@ -29,6 +30,14 @@ def fresh_limits(settings: Any) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def language_kept() -> Iterator[None]:
+    """A page asked for in Romanian leaves Romanian active in this thread (LocaleMiddleware
+    does not switch back): the tests after these must not inherit it."""
+    with translation.override(translation.get_language()):
+        yield
 
 
 @pytest.fixture
