@@ -307,6 +307,14 @@ CIVICDESK_REALTIME_POLL_SECONDS = 0.25
 
 # --- The public body this instance serves -----------------------------------------------------
 CIVICDESK_BODY_NAME = env_str("CIVICDESK_BODY_NAME", "City of Riverton")
+# Where citizens reach the portal: the start of the status links in messages we send them.
+CIVICDESK_PUBLIC_URL = env_str("CIVICDESK_PUBLIC_URL", "http://127.0.0.1:8000")
+# "Resend my status link": the most requests per address and per client in the window.
+CIVICDESK_LINK_RESEND_PER_ADDRESS = env_int("CIVICDESK_LINK_RESEND_PER_ADDRESS", 3, minimum=1)
+CIVICDESK_LINK_RESEND_PER_CLIENT = env_int("CIVICDESK_LINK_RESEND_PER_CLIENT", 10, minimum=1)
+CIVICDESK_LINK_RESEND_WINDOW_SECONDS = env_int(
+    "CIVICDESK_LINK_RESEND_WINDOW_SECONDS", 3600, minimum=1
+)
 CIVICDESK_REFERENCE_PREFIX = env_str("CIVICDESK_REFERENCE_PREFIX", "RIV")
 CIVICDESK_DEFAULT_REGION = env_str("CIVICDESK_DEFAULT_REGION", "GB")
 # How long an inbound message without a reference may join the citizen's open case (days).

@@ -1,14 +1,15 @@
 """The inbound pipeline: a channel message becomes case work.
 
 identify the citizen → thread onto an open case or open one → classify → route → SLA clocks →
-live update after commit. Called by the channels framework for each stored payload, inside its
-transaction: any error rolls everything back and leaves the payload failed and replayable.
+acknowledge a new case by message (`services.acknowledgement`) → live update after commit.
+Called by the channels framework for each stored payload, inside its transaction: any error
+rolls everything back (the acknowledgement too) and leaves the payload failed and replayable.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,11 @@ from civicdesk.cases.selectors import (
     references_opened_by,
 )
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
+from civicdesk.cases.services.acknowledgement import (
+    acknowledge,
+    acknowledgement_route,
+    acknowledgement_token,
+)
 from civicdesk.cases.services.links import link_follow_up
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.cases.services.participants import add_participants
@@ -41,6 +47,7 @@ from civicdesk.citizens.selectors import citizen_has_contact_point
 from civicdesk.citizens.services import ContactInput, add_contact_points, identify_citizen
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
+from civicdesk.core.tokens import digest
 from civicdesk.routing.services import classify_text
 
 if TYPE_CHECKING:
@@ -87,6 +94,8 @@ def handle_inbound_message(
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
+        ack_route = acknowledgement_route(message, account_id=account_id)
+        token = ""
         case, follows = _case_named_by(message, contacts)
         if case is None:
             citizen = identify_citizen(
@@ -99,6 +108,7 @@ def handle_inbound_message(
             threads = may_thread(message) and not reserved and follows is None
             case = _open_case_of_sender(citizen, message) if threads else None
             if case is None:
+                token = acknowledgement_token(ack_route)
                 case = _open_new_case(
                     citizen,
                     message,
@@ -106,6 +116,7 @@ def handle_inbound_message(
                     reference=reference,
                     account_id=account_id,
                     identity=identity,
+                    token_digest=digest(token) if token else "",
                 )
                 opened = True
                 if follows is not None:
@@ -139,6 +150,8 @@ def handle_inbound_message(
         if message.participants:
             contacts_copied = [(c.kind, c.value) for c in message.participants]
             add_participants(case=case, contacts=contacts_copied, at=at)
+        if opened and token and ack_route is not None:
+            acknowledge(case, token=token, route=ack_route, sender_name=message.sender_name)
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
 
 
@@ -247,10 +260,13 @@ def _open_new_case(
     reference: str = "",
     account_id: int | None = None,
     identity: str = "",
+    token_digest: str = "",
 ) -> Case:
     new = new_case_for(
         message, at=at, reference=reference, account_id=account_id, identity=identity
     )
+    if token_digest:
+        new = replace(new, status_token_digest=token_digest)
     return open_case(citizen=citizen, **{f.name: getattr(new, f.name) for f in fields(new)})
 
 

@@ -10,7 +10,10 @@ its route, clocks and entries): one query for references already used, one for k
 points, one INSERT each for new citizens, contact points, cases and timeline entries, one lock
 and one read per team for the rota, one UPDATE for the agents given cases. Everything else
 (replies naming a case, messages threading onto an open case, attachments, copied
-participants, anything invalid) is left to the one-by-one handler, which records failures.
+participants, anything invalid) is left to the one-by-one handler, which records failures. New
+cases on channels that acknowledge by message are acknowledged here as the one-by-one handler
+would (`services.acknowledgement`), in the batch's savepoint: a batch that fails takes its
+acknowledgements with it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from civicdesk.cases.events import CaseChange, MessageReceived
 from civicdesk.cases.intake import may_thread, new_case_for
 from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import references_opened_by
+from civicdesk.cases.services.acknowledgement import (
+    acknowledge,
+    acknowledgement_route,
+    acknowledgement_token,
+)
+from civicdesk.cases.services.notices import NoticeRoute
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
 from civicdesk.cases.services.references import next_references
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
@@ -35,6 +44,7 @@ from civicdesk.citizens.services import (
 )
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
+from civicdesk.core.tokens import digest
 from civicdesk.routing.services import route_new_cases
 
 
@@ -44,6 +54,9 @@ class _Plan:
     new: NewCase
     person: Person
     at: datetime
+    # The acknowledgement's route and the status link's secret ("" when none goes).
+    ack_route: NoticeRoute | None = None
+    token: str = ""
 
 
 def _opens_its_own_case(item: BatchItem) -> bool:
@@ -128,6 +141,10 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
             case_reference=case.reference, opened=True, joined=False
         )
     add_entries(entries)
+    for plan, case in zip(plans, cases, strict=True):
+        if plan.token and plan.ack_route is not None:
+            sender_name = plan.item.message.sender_name
+            acknowledge(case, token=plan.token, route=plan.ack_route, sender_name=sender_name)
     for event in events:
         announce(event)
     return outcomes
@@ -166,10 +183,14 @@ def _plan(item: BatchItem) -> _Plan | None:
         )
     except DomainError:
         return None
+    ack_route = acknowledgement_route(message, account_id=item.account_id)
+    token = acknowledgement_token(ack_route)
+    if token:
+        new = replace(new, status_token_digest=digest(token))
     person = Person(
         contacts=contacts,
         full_name=message.sender_name,
         language=message.language,
         channel=message.channel,
     )
-    return _Plan(item=item, new=new, person=person, at=at)
+    return _Plan(item=item, new=new, person=person, at=at, ack_route=ack_route, token=token)

@@ -15,6 +15,7 @@ from civicdesk.cases.clock_reading import review_case_clocks, running_due_times
 from civicdesk.cases.events import MessageReceived, NoteAdded, ReplySent
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Attachment, Case, CaseEvent
+from civicdesk.cases.signed_links import is_signed, read_signed_link
 from civicdesk.catalogue.selectors import attributes_by_code
 from civicdesk.channels.selectors import ReplyRoute, channel_label, reachable_routes
 from civicdesk.citizens.selectors import citizen_ids_matching, contact_points_of
@@ -133,10 +134,25 @@ def access_case_by_reference(user: User, reference: str) -> Case:
 
 
 def case_by_status_token(token: str) -> Case | None:
-    """The case behind a private status link, found by the digest of its secret."""
-    if not token or len(token) > 64:
+    """The case behind a private status link: found by the digest of its secret, or, for a
+    signed link we sent later (see `cases.signed_links`), by the case it names while the
+    link's current secret is the one it was signed for. One query; none for a forged one."""
+    if not token or len(token) > _SIGNED_LINK_MAX_LENGTH:
         return None
-    return Case.objects.select_related("service").filter(status_token_digest=digest(token)).first()
+    cases = Case.objects.select_related("service")
+    if not is_signed(token):
+        if len(token) > 64:
+            return None
+        return cases.filter(status_token_digest=digest(token)).first()
+    named = read_signed_link(token)
+    if named is None:
+        return None
+    case_id, prefix = named
+    return cases.filter(pk=case_id, status_token_digest__startswith=prefix).first()
+
+
+# A signed link: the case id, a digest prefix and the signature, well under this.
+_SIGNED_LINK_MAX_LENGTH = 120
 
 
 def case_by_status_token_digest(token_digest: str) -> Case | None:

@@ -343,6 +343,11 @@ class ChannelAdapter(ABC):
     # Conversational channels (SMS, chat): a message without a reference joins the sender's
     # open case from this channel. Form-like channels (portal, API) open a case each time.
     threads_by_sender: ClassVar[bool] = False
+    # Whether a new case opened by a message on this channel is acknowledged by a message back
+    # (the reference, the private status link, what happens next): channels whose own answer
+    # does not show the reference (email, SMS). Off for the portal, the API and the console,
+    # whose HTTP answer carries it. Never for a message that says it was sent by a machine.
+    acknowledges_by_message: ClassVar[bool] = True
     # Whether whoever sends through this channel is authenticated staff or an integration,
     # so that a case reference they name can be trusted (the API: bearer tokens).
     senders_are_authenticated: ClassVar[bool] = False

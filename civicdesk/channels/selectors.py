@@ -8,12 +8,14 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from civicdesk.channels import registry
+from civicdesk.channels.accounts import account_config
 from civicdesk.channels.models import (
     ChannelAccount,
     InboundPayload,
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.core.memo import remembered
 
 # The states a payload goes through, for the interfaces that show them to its sender.
 __all__ = ["PayloadStatus"]
@@ -74,6 +76,21 @@ def channel_can_reply(kind: str) -> bool:
 def threads_by_sender(kind: str) -> bool:
     adapter = registry.adapters().get(kind)
     return bool(adapter and adapter.threads_by_sender)
+
+
+def acknowledges_by_message(kind: str) -> bool:
+    """Whether `kind` answers the citizen by a message of its own (email, SMS): new cases are
+    acknowledged, and status changes notified, by a message on it. False for the portal, the
+    API and the console (and for a kind without an adapter)."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.acknowledges_by_message and adapter.can_send)
+
+
+def reaches_by_itself(kind: str) -> bool:
+    """Whether a reply in `kind` reaches the citizen only where they look (the portal's status
+    page) rather than being delivered to an address."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and not adapter.needs_recipient)
 
 
 def senders_are_authenticated(kind: str) -> bool:
@@ -267,6 +284,35 @@ def thread_of_reply(
             if provider_id == value or (prefix and provider_id.startswith(prefix)):
                 return ThreadMatch(reference=reference, proven=False)
     return None
+
+
+def own_identities(kind: str) -> frozenset[str]:
+    """Every identity of the active accounts of `kind` (our addresses, our numbers),
+    casefolded: a message from one of them is ours, whichever account it reached. One query
+    and one decryption per account; once per worker's batch (core.memo)."""
+
+    def compute() -> frozenset[str]:
+        if kind not in registry.adapters():
+            return frozenset()
+        adapter = registry.adapter_for(kind)
+        found: set[str] = set()
+        for account in ChannelAccount.objects.filter(kind=kind, is_active=True):
+            config = account_config(adapter=adapter, account=account)
+            found.update(value.casefold() for value in adapter.own_identities(config))
+        return frozenset(found)
+
+    return remembered(("channels.own_identities", kind), compute)
+
+
+def default_account_id(kind: str) -> int | None:
+    """The account a message on `kind` leaves from when nothing chose one: the first active
+    one, in the order reply routes list them (None: there is none)."""
+    return (
+        ChannelAccount.objects.filter(kind=kind, is_active=True)
+        .order_by("name", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
 
 
 def channel_account(account_id: int) -> ChannelAccount | None:

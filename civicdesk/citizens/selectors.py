@@ -79,3 +79,14 @@ def citizen_ids_matching(query: str) -> QuerySet[ContactPoint, int]:
     if not match:
         return ContactPoint.objects.none().values_list("citizen_id", flat=True)
     return ContactPoint.objects.filter(match).values_list("citizen_id", flat=True)
+
+
+def citizen_by_contact(*, kind: str, value: str) -> tuple[int, str] | None:
+    """The citizen one exact contact point (as typed: normalised here) belongs to, and the
+    point as stored; None when it is nobody's (or unreadable)."""
+    try:
+        normalised = normalise(kind, value, default_region=settings.CIVICDESK_DEFAULT_REGION)
+    except ValueError:
+        return None
+    point = ContactPoint.objects.filter(kind=kind, value=normalised).only("citizen_id").first()
+    return (point.citizen_id, normalised) if point else None

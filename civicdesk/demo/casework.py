@@ -37,9 +37,23 @@ class Backdater:
 
     started: datetime
     deliveries: list[tuple[int, datetime]] = field(default_factory=list)
+    _recorded: set[int] = field(default_factory=set)
 
     def events(self, case: Case, at: datetime) -> None:
         CaseEvent.objects.filter(case=case, created_at__gte=self.started).update(created_at=at)
+
+    def delivered(self, delivery_id: int, at: datetime) -> None:
+        if delivery_id not in self._recorded:
+            self._recorded.add(delivery_id)
+            self.deliveries.append((delivery_id, at))
+
+    def notices(self, case: Case, at: datetime) -> None:
+        """The automatic messages the services queued on the case just now (a status change
+        notified): sent at the story's time, like its replies."""
+        for delivery_id in OutboundDelivery.objects.filter(
+            thread_reference=case.reference, is_automatic=True, created_at__gte=self.started
+        ).values_list("pk", flat=True):
+            self.delivered(delivery_id, at)
 
     def finish_deliveries(self) -> None:
         """Historical replies were delivered at the time; their queued sends become no-ops."""
@@ -134,6 +148,7 @@ class CaseWork:
 
     def _stamp(self) -> None:
         self.backdater.events(self.case, self.at)
+        self.backdater.notices(self.case, self.at)
 
     # --- stages: each returns whether the story goes on ---------------------------------
 
@@ -231,7 +246,7 @@ class CaseWork:
     def _reply(self, body: str) -> None:
         sent = reply_to_case(case=self.case, author=self.agent, body=body)
         if sent.entry.delivery_id:
-            self.backdater.deliveries.append((sent.entry.delivery_id, self.at))
+            self.backdater.delivered(sent.entry.delivery_id, self.at)
         self._stamp()
 
     def _citizen_writes(self, body: str) -> None:

@@ -330,3 +330,18 @@ class ReplyForm(PortalForm):
     def attachment_file(self) -> InboundAttachment | None:
         attachment: InboundAttachment | None = self.cleaned_data.get("attachment")
         return attachment
+
+
+class LinkResendForm(PortalForm):
+    """ "Resend my status link": the address the citizen wrote from or gave us."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        help_text=_("The address you used when you contacted us."),
+        max_length=limits.EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+        error_messages={
+            "required": _("Enter your email address."),
+            "invalid": _("Enter an email address in the correct format, like name@example.com."),
+        },
+    )

@@ -40,8 +40,9 @@ def request_payload(*, form: RequestForm, language: str) -> RawPayload:
     )
 
 
-def reply_payload(*, form: ReplyForm, status_token: str, language: str) -> RawPayload:
-    """A citizen's message on the case behind `status_token`. Precondition: the form is valid.
+def reply_payload(*, form: ReplyForm, status_token_digest: str, language: str) -> RawPayload:
+    """A citizen's message on the case whose link's secret has this digest. Precondition: the
+    form is valid, and the page proved the link (the raw secret, or a signed link to it).
 
     The payload names the case by the digest of the link's secret, never the secret itself.
     """
@@ -49,7 +50,7 @@ def reply_payload(*, form: ReplyForm, status_token: str, language: str) -> RawPa
     return _raw(
         {
             "submission_id": data["submission_id"],
-            "status_token_digest": digest(status_token),
+            "status_token_digest": status_token_digest,
             "description": data["body"],
             "language": language,
         },

@@ -6,7 +6,9 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("services/<slug:code>/", views.request_form, name="request"),
-    path("requests/<slug:token>/", views.status, name="status"),
-    path("requests/<slug:token>/reply", views.reply, name="reply"),
-    path("requests/<slug:token>/files/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("lost-link/", views.resend_links, name="resend_links"),
+    # `str`, not `slug`: a signed status link (cases.signed_links) holds "." and ":".
+    path("requests/<str:token>/", views.status, name="status"),
+    path("requests/<str:token>/reply", views.reply, name="reply"),
+    path("requests/<str:token>/files/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -23,6 +24,7 @@ from civicdesk.cases.selectors import (
     public_attachment,
     timeline,
 )
+from civicdesk.cases.services import request_status_links
 from civicdesk.catalogue.selectors import groups_with_services, service_with_attributes
 from civicdesk.channels.selectors import (
     PayloadStatus,
@@ -31,8 +33,8 @@ from civicdesk.channels.selectors import (
 )
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.core.tokens import digest, new_token
-from civicdesk.portal import case_display
-from civicdesk.portal.forms import ReplyForm, RequestForm, new_submission_id
+from civicdesk.portal import case_display, throttling
+from civicdesk.portal.forms import LinkResendForm, ReplyForm, RequestForm, new_submission_id
 from civicdesk.portal.payloads import CHANNEL, reply_payload, request_payload
 
 ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
@@ -186,7 +188,9 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
     # Acknowledged once stored; a worker adds it to the case's history moments later.
     acceptance = accept_inbound(
         channel=CHANNEL,
-        raw=reply_payload(form=form, status_token=token, language=get_language()),
+        raw=reply_payload(
+            form=form, status_token_digest=case.status_token_digest, language=get_language()
+        ),
     )
     stored = acceptance.payload
     if processing_runs_inline():
@@ -224,3 +228,41 @@ def attachment(request: HttpRequest, token: str, attachment_id: int) -> HttpResp
         content_type=found.content_type or "application/octet-stream",
     )
     return _private(response)
+
+
+@require_http_methods(["GET", "POST"])
+def resend_links(request: HttpRequest) -> HttpResponse:
+    """ "Resend my status link": the citizen types their email address; the links to their
+    requests go to that address only. The answer never says whether the address is known:
+    known or not, the same page follows (303 to `?sent=1`). Limited per address and per client
+    (429 with Retry-After over the limit), before anything is looked up."""
+    if request.method != "POST":
+        context = {"form": LinkResendForm(), "sent": request.GET.get("sent") == "1"}
+        return render(request, "portal/resend_links.html", context)
+    form = LinkResendForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/resend_links.html", {"form": form}, status=400)
+    email = form.cleaned_data["email"].strip().lower()
+    wait = _over_limit("client", request.META.get("REMOTE_ADDR") or "unknown")
+    if wait is None:
+        wait = _over_limit("address", email)
+    if wait is not None:
+        response = render(request, "portal/resend_links_wait.html", status=429)
+        response.headers["Retry-After"] = throttling.retry_after_header(wait)
+        return response
+    request_status_links(email=email, language=get_language())
+    return HttpResponseSeeOther(reverse("portal:resend_links") + "?sent=1")
+
+
+def _over_limit(scope: str, subject: str) -> float | None:
+    limit = (
+        settings.CIVICDESK_LINK_RESEND_PER_CLIENT
+        if scope == "client"
+        else settings.CIVICDESK_LINK_RESEND_PER_ADDRESS
+    )
+    return throttling.hit(
+        scope=f"resend-links:{scope}",
+        subject=subject,
+        limit=limit,
+        window=settings.CIVICDESK_LINK_RESEND_WINDOW_SECONDS,
+    )

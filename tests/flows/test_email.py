@@ -140,16 +140,20 @@ def test_an_agents_reply_leaves_threaded_and_the_citizens_answer_returns_to_the_
         send(port, mail("The lamp outside 3 Elm Avenue is out.", Cc="Bo <bo@example.net>"), HELP)
         case = Case.objects.get()
         reply_to_case(case=case, author=riverton.ann, body="We will fix it on Friday.")
-        [received] = relay.handler.received
+        acknowledgement, received = relay.handler.received
+    assert b"Auto-Submitted: auto-generated" in acknowledgement.content
     sent = BytesParser(policy=policy.default).parsebytes(received.content)
     # The neighbour she copied is a participant of the case and receives the reply too.
     assert received.rcpt_tos == [ANN, "bo@example.net"]
     assert sent["Cc"] == "bo@example.net"
     assert sent["From"] == "Riverton City Hall <help@riverton.example>"
     assert sent["Subject"] == f"[{case.reference}] Lamp out on Elm Avenue"
-    assert sent["In-Reply-To"] == "<lamp-1@example.org>"
+    # The thread so far: her mail, then our acknowledgement, which the reply answers.
+    acknowledged = BytesParser(policy=policy.default).parsebytes(acknowledgement.content)
+    assert sent["In-Reply-To"] == acknowledged["Message-ID"]
+    assert str(sent["References"]).split() == ["<lamp-1@example.org>", acknowledged["Message-ID"]]
     assert part_text(sent, "plain").splitlines() == ["We will fix it on Friday."]
-    delivery = OutboundDelivery.objects.get()
+    delivery = OutboundDelivery.objects.get(is_automatic=False)
     assert sent["Message-ID"] == f"<{delivery.provider_message_id}>"
 
     # The citizen answers from a client that keeps the headers, then from one that keeps
@@ -338,7 +342,9 @@ def test_an_out_of_office_reply_joins_the_case_and_is_marked_automated(port: int
                     Auto_Submitted="auto-replied"))  # fmt: skip
     assert messages_on(case)[-1] == "I am away until Monday."
     assert Case.objects.count() == 1
-    assert OutboundDelivery.objects.count() == 1  # ours; nothing answered the auto-reply
+    # Ours and the first mail's acknowledgement; nothing answered the auto-reply.
+    assert OutboundDelivery.objects.filter(is_automatic=False).count() == 1
+    assert OutboundDelivery.objects.filter(is_automatic=True).count() == 1
 
 
 CORPUS = sorted(

@@ -17,6 +17,7 @@ from civicdesk.cases.services.messages import (
     record_citizen_message,
     reply_to_case,
 )
+from civicdesk.cases.services.notifications import request_status_links, send_status_links
 from civicdesk.cases.services.opening import open_case
 from civicdesk.cases.services.references import next_reference, restart_numbering
 from civicdesk.cases.services.status import StatusOutcome, change_case_status
@@ -36,6 +37,8 @@ __all__ = [
     "open_case",
     "record_citizen_message",
     "reply_to_case",
+    "request_status_links",
     "restart_numbering",
+    "send_status_links",
     "set_agent_available",
 ]

@@ -14,6 +14,7 @@ from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.selectors import last_inbound_at, reply_routes, unreachable_notice
 from civicdesk.cases.services.attachments import NewAttachment, save_attachments
 from civicdesk.cases.services.delivery import send_reply
+from civicdesk.cases.services.notifications import notify_reply_waiting
 from civicdesk.cases.services.sla_clock import CLOCK_FIELDS, schedule_check
 from civicdesk.cases.services.status import lock_case, record_status_change, set_status, sla_due
 from civicdesk.cases.services.timeline import add_entry, announce, case_state
@@ -201,6 +202,8 @@ def reply_to_case(
         last_inbound_at=lambda channel: last_inbound_at(case, channel=channel),
     )
     entry.save(update_fields=["delivery"])
+    # A reply the citizen must come to read (the portal) is announced where they hear from us.
+    notify_reply_waiting(case, route=route, others=others)
     if new_status.value != previous:
         record_status_change(case, previous=previous, at=at, by=author)
     case.save(update_fields=update)

@@ -10,6 +10,7 @@ from django.db import transaction
 from civicdesk.cases.events import StatusChanged
 from civicdesk.cases.kernels.status import FINISHED, CaseStatus, InvalidTransition, check_transition
 from civicdesk.cases.models import Case
+from civicdesk.cases.services.notifications import notify_status_change
 from civicdesk.cases.services.sla_clock import (
     CLOCK_FIELDS,
     forget_resolution_escalations,
@@ -104,6 +105,7 @@ def change_case_status(
     *, case: Case, status: str, by: User, at: datetime | None = None
 ) -> StatusOutcome:
     """Move the case along the workflow; a move the table does not allow changes nothing.
+    The citizen is told, on their channel when it sends messages (`notify_status_change`).
 
     `at` is when the move happened (default: now); imports and tests pass it."""
     lock_case(case)
@@ -119,4 +121,5 @@ def change_case_status(
     case.last_activity_at = at
     case.save(update_fields=update)
     announce(record_status_change(case, previous=previous, at=at, by=by))
+    notify_status_change(case)
     return StatusOutcome(case=case, previous=previous, status=case.status)

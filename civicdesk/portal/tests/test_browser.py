@@ -6,12 +6,15 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page
 
 from civicdesk.cases.models import Case
-from civicdesk.channels.models import InboundPayload
+from civicdesk.channels.models import InboundPayload, OutboundDelivery
+from civicdesk.channels.services import accept_inbound, ensure_account
 from tests.browser import axe_violations
+from tests.factories import portal_payload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -133,3 +136,43 @@ def test_a_request_not_yet_routed_shows_its_reference_and_passes_axe_without_jav
 
     assert page.get_by_role("heading", name=f"Request {payload.reference}").is_visible()
     assert Case.objects.get().reference == payload.reference
+
+
+def test_asking_for_lost_links_works_without_javascript_and_passes_axe(
+    riverton: Any, live_server: Any, browser: Browser, settings: Any
+) -> None:
+    cache.clear()
+    settings.CIVICDESK_LINK_RESEND_PER_ADDRESS = 1
+    ensure_account(kind="email", name="Help desk", values={"address": "help@riverton.example"})
+    accept_inbound(channel="portal", raw=portal_payload(), process_now=True)
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="Lost the link to a request? Get it by email").click()
+    page.get_by_role("button", name="Send me the links").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    page.get_by_label("Email address").fill("jo@mail.example")
+    page.get_by_role("button", name="Send me the links").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+    assert OutboundDelivery.objects.filter(recipient="jo@mail.example").count() == 1
+
+    checked = browser.new_page()  # axe-core runs as a script: the same pages with JavaScript
+    checked.goto(f"{live_server.url}/lost-link/")
+    assert _violations(checked) == []
+    checked.get_by_role("button", name="Send me the links").click()
+    checked.wait_for_function(
+        "document.activeElement && document.activeElement.className === 'error-summary'",
+        timeout=5000,
+    )
+    assert _violations(checked) == []
+    checked.get_by_label("Email address").fill("jo@mail.example")
+    response_codes: list[int] = []
+    checked.on("response", lambda r: response_codes.append(r.status))
+    checked.get_by_role("button", name="Send me the links").click()
+    assert checked.get_by_role("heading", name="Please wait before asking again").is_visible()
+    assert 429 in response_codes
+    assert _violations(checked) == []
+    checked.goto(f"{live_server.url}/lost-link/?sent=1")
+    assert _violations(checked) == []
+    checked.get_by_role("button", name="Română").click()
+    assert checked.get_by_role("heading", name="Verificați-vă emailul").is_visible()
+    assert _violations(checked) == []

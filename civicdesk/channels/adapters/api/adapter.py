@@ -25,6 +25,7 @@ from civicdesk.core import limits
 class ApiAdapter(ChannelAdapter):
     kind = "api"
     rate_limited = False
+    acknowledges_by_message = False  # the HTTP answer carries the reference
     label = "API"
     config_schema = ApiConfig
     needs_recipient = False

@@ -25,6 +25,7 @@ CONTACT_KINDS = ("email", "phone")
 class ConsoleAdapter(ChannelAdapter):
     kind = "console"
     rate_limited = False
+    acknowledges_by_message = False  # staff type it in; the console shows the reference
     label = "Console (development)"
     config_schema = ConsoleConfig
     recipient_kinds = CONTACT_KINDS

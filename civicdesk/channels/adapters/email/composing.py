@@ -6,8 +6,9 @@ a reply that keeps either (In-Reply-To/References, or the address) is matched to
 the framework, proven (only the message's recipients saw the token). In-Reply-To and
 References name the thread's earlier messages, so every client shows one conversation; the
 subject carries the reference in brackets. The HTML part is built from the same text (one
-source, escaped), for clients that show only HTML. Automatic messages say so (RFC 3834
-`Auto-Submitted`), so that well-behaved responders never answer them.
+source, escaped, web addresses as links), for clients that show only HTML. Automatic
+messages say so (RFC 3834 `Auto-Submitted`), so that well-behaved responders never answer
+them.
 """
 
 from __future__ import annotations
@@ -53,10 +54,27 @@ def subject_with_reference(subject: str, reference: str) -> str:
     return f"[{reference}] {subject}".strip()
 
 
+# A web address in the text, without the punctuation that ends a sentence around it.
+_LINK = re.compile(r"https?://[^\s<>\"']+?(?=[.,;:!?)]*(?:\s|$))")
+
+
+def _html_line(line: str) -> str:
+    """One line of text as HTML: escaped, its web addresses as links (a status link can then
+    be followed from clients that show only the HTML part)."""
+    parts: list[str] = []
+    end = 0
+    for match in _LINK.finditer(line):
+        url = html.escape(match.group(0))
+        parts += [html.escape(line[end : match.start()]), f'<a href="{url}">{url}</a>']
+        end = match.end()
+    parts.append(html.escape(line[end:]))
+    return "".join(parts)
+
+
 def text_as_html(text: str) -> str:
     paragraphs = [part for part in re.split(r"\n\s*\n", text.strip()) if part.strip()]
     body = "\n".join(
-        "<p>" + "<br>\n".join(html.escape(line) for line in part.splitlines()) + "</p>"
+        "<p>" + "<br>\n".join(_html_line(line) for line in part.splitlines()) + "</p>"
         for part in paragraphs
     )
     head = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>'

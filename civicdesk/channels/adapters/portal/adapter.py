@@ -29,6 +29,7 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 class PortalAdapter(ChannelAdapter):
     kind = "portal"
     rate_limited = False
+    acknowledges_by_message = False  # the HTTP answer carries the reference
     label = "Web portal"
     config_schema = PortalConfig
     needs_recipient = False
