@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from civicdesk.channels.adapters.email.composing import compose, new_token
+from civicdesk.channels.adapters.email.bounces import read_bounce
+from civicdesk.channels.adapters.email.composing import compose, new_token, reply_address
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.listener import SmtpListener
-from civicdesk.channels.adapters.email.reading import read_email, thread_key_prefix
+from civicdesk.channels.adapters.email.reading import parse_bytes, read_email, thread_key_prefix
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     DeliveryOutcome,
+    DeliveryReceipt,
     DeliveryResult,
     InboundMessage,
     Listener,
@@ -43,6 +45,14 @@ class EmailAdapter(ChannelAdapter):
             attachment_limits=AttachmentLimits.from_headers(payload.headers),
         )
 
+    def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
+        """A bounce's receipts (see `bounces`); () for any other mail."""
+        try:
+            message = parse_bytes(payload.body)
+        except Exception:  # bytes the parser cannot take are no bounce (parse_inbound says why)
+            return ()
+        return read_bounce(message, envelope=Envelope.from_headers(payload.headers))
+
     def own_identities(self, config: EmailConfig) -> tuple[str, ...]:
         return config.identities()
 
@@ -63,7 +73,14 @@ class EmailAdapter(ChannelAdapter):
             write_to_outbox(email, config=config, name=f"{at:%Y%m%dT%H%M%S}-{token}")
             return DeliveryResult.sent(provider_message_id=provider_id)
         recipients = list(dict.fromkeys([message.recipient, *message.copy_to]))
-        result = send_over_smtp(email, config=config, recipients=recipients)
+        # The envelope sender is the reply address: a bounce comes back to it, and its token
+        # names the message even when the report does not return our headers.
+        result = send_over_smtp(
+            email,
+            config=config,
+            recipients=recipients,
+            envelope_sender=reply_address(config, token),
+        )
         if result.outcome is DeliveryOutcome.SENT:
             return DeliveryResult.sent(provider_message_id=provider_id)
         return result
