@@ -23,6 +23,7 @@ from civicdesk.cases.selectors import (
     references_opened_by,
 )
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
+from civicdesk.cases.services.bounces import confirm_senders
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.cases.services.participants import add_participants
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
@@ -84,6 +85,8 @@ def handle_inbound_message(
         # One instant for the case's opening and the message's entry (and so no second write).
         at = message.received_at or now()
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
+        # A message from an address marked undeliverable proves it works again.
+        confirm_senders([message])
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
         case = _case_named_by(message, contacts)

@@ -22,6 +22,7 @@ from civicdesk.cases.events import CaseChange, MessageReceived
 from civicdesk.cases.intake import may_thread, new_case_for
 from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import references_opened_by
+from civicdesk.cases.services.bounces import confirm_senders
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
 from civicdesk.cases.services.references import next_references
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
@@ -84,6 +85,7 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
     if not plans:
         return outcomes
     plans = _with_references(plans)
+    confirm_senders([plan.item.message for plan in plans])
     identified = identify_citizens([plan.person for plan in plans])
     routes = route_new_cases(services=[plan.new.service for plan in plans])
     cases = [

@@ -17,7 +17,11 @@ from civicdesk.cases.kernels.status import FINISHED, CaseStatus
 from civicdesk.cases.models import Attachment, Case, CaseEvent
 from civicdesk.catalogue.selectors import attributes_by_code
 from civicdesk.channels.selectors import ReplyRoute, channel_label, reachable_routes
-from civicdesk.citizens.selectors import citizen_ids_matching, contact_points_of
+from civicdesk.citizens.selectors import (
+    citizen_ids_matching,
+    contact_points_of,
+    reachable_contact_points_of,
+)
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest
 from civicdesk.routing.selectors import team_queue_ids
@@ -293,9 +297,12 @@ def reply_routes(case: Case) -> list[ReplyRoute]:
             used.append(channel)
     if case.channel not in used:
         used.append(case.channel)
+    # Points marked undeliverable (a hard bounce) are skipped: the reply takes the next one.
     contacts = [
         (point.kind, point.value)
-        for point in contact_points_of(citizen_id=case.citizen_id).order_by("-updated_at", "-id")
+        for point in reachable_contact_points_of(citizen_id=case.citizen_id).order_by(
+            "-updated_at", "-id"
+        )
     ]
     return reachable_routes(
         contacts=contacts,

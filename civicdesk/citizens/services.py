@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.errors import DomainError
 from civicdesk.core.limits import NAME_MAX_LENGTH
 from civicdesk.core.savepoints import atomic_within_savepoint
+
+UNDELIVERABLE_REASON_MAX_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -172,3 +176,49 @@ def identify_citizens(people: Sequence[Person]) -> list[tuple[Citizen, str]]:
         (citizen, name or str(Citizen(pk=citizen.pk)))
         for citizen, name in zip(found, names_then, strict=True)
     ]
+
+
+def mark_contact_point_undeliverable(*, kind: str, value: str, reason: str, at: datetime) -> int:
+    """Messages cannot reach this contact point (a hard bounce): replies skip it from now on,
+    until the citizen writes from it again or staff clear it (`clear_undeliverable`). The first
+    mark's time is kept, the latest reason shown. Returns how many points were marked (0 for
+    an address nobody has). One UPDATE."""
+    try:
+        normalised = normalise(kind, value, default_region=settings.CIVICDESK_DEFAULT_REGION)
+    except (InvalidContactPoint, ValueError):
+        return 0
+    point = ContactPoint.objects.filter(kind=kind, value=normalised)
+    return point.update(
+        undeliverable_at=Coalesce(F("undeliverable_at"), Value(at)),
+        undeliverable_reason=reason[:UNDELIVERABLE_REASON_MAX_LENGTH],
+        updated_at=at,
+    )
+
+
+def clear_undeliverable(*, contacts: Sequence[ContactInput]) -> int:
+    """The citizen proved these points work again (a message came from them): replies may take
+    them again. Unreadable points are skipped. One UPDATE, which touches only marked points;
+    returns how many were cleared."""
+    query = Q()
+    for contact in contacts:
+        try:
+            value = normalise(
+                contact.kind, contact.value, default_region=settings.CIVICDESK_DEFAULT_REGION
+            )
+        except (InvalidContactPoint, ValueError):
+            continue
+        query |= Q(kind=contact.kind, value=value)
+    if not query:
+        return 0
+    return ContactPoint.objects.filter(query, undeliverable_at__isnull=False).update(
+        undeliverable_at=None, undeliverable_reason=""
+    )
+
+
+def clear_contact_point_undeliverable(*, citizen: Citizen, contact_point_id: int) -> bool:
+    """Staff clear the mark on one of the citizen's points (they checked the address)."""
+    return bool(
+        ContactPoint.objects.filter(
+            pk=contact_point_id, citizen=citizen, undeliverable_at__isnull=False
+        ).update(undeliverable_at=None, undeliverable_reason="")
+    )
