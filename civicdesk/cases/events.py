@@ -118,6 +118,15 @@ class ReplyUndeliverable(CaseChange, kind="case.reply.undeliverable"):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContactPointRestored(CaseChange, kind="case.contact_point.restored"):
+    """Staff checked an address marked undeliverable (a hard bounce) and let replies take it
+    again. Staff only."""
+
+    contact_kind: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class NoteAdded(CaseChange, kind="case.note.added"):
     """An internal note for colleagues: never shown to the citizen, never sent."""
 

@@ -37,6 +37,7 @@ from civicdesk.cases.events import (
     CaseAssigned,
     CaseClassified,
     CaseOpened,
+    ContactPointRestored,
     HistoryRecorded,
     MessageReceived,
     NoteAdded,
@@ -320,6 +321,15 @@ def _undeliverable(event: ReplyUndeliverable, entry: CaseEvent, audience: Audien
         icon="alert",
         details=(("Why", event.reason),),
     )
+
+
+@presents(ContactPointRestored, public=False)
+def _restored(event: ContactPointRestored, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = (
+        f"{_staff_name(entry) or 'Staff'} marked {event.value} as deliverable again: replies "
+        "may take it"
+    )
+    return view(entry, title=title, css_class="restored", icon="route")
 
 
 @presents(NoteAdded, public=False)

@@ -215,10 +215,19 @@ def clear_undeliverable(*, contacts: Sequence[ContactInput]) -> int:
     )
 
 
-def clear_contact_point_undeliverable(*, citizen: Citizen, contact_point_id: int) -> bool:
-    """Staff clear the mark on one of the citizen's points (they checked the address)."""
-    return bool(
-        ContactPoint.objects.filter(
-            pk=contact_point_id, citizen=citizen, undeliverable_at__isnull=False
-        ).update(undeliverable_at=None, undeliverable_reason="")
+def clear_contact_point_undeliverable(
+    *, citizen: Citizen, contact_point_id: int
+) -> tuple[str, str] | None:
+    """Staff clear the mark on one of the citizen's points (they checked the address): its
+    (kind, value), or None when it is not the citizen's or not marked (nothing changed)."""
+    point = (
+        ContactPoint.objects.select_for_update()
+        .filter(pk=contact_point_id, citizen=citizen, undeliverable_at__isnull=False)
+        .first()
     )
+    if point is None:
+        return None
+    point.undeliverable_at = None
+    point.undeliverable_reason = ""
+    point.save(update_fields=["undeliverable_at", "undeliverable_reason", "updated_at"])
+    return point.kind, point.value

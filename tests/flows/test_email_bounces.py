@@ -39,7 +39,7 @@ from civicdesk.channels.models import (
     ReceiptRecord,
 )
 from civicdesk.channels.services import accept_inbound, ensure_account, retry_due_deliveries
-from civicdesk.citizens.models import ContactPoint
+from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.clock import now
 from tests.factories import portal_payload
 
@@ -298,3 +298,44 @@ def test_a_bounce_for_another_accounts_message_moves_nothing(
     record = ReceiptRecord.objects.get()
     assert (record.delivery_id, record.applied) == (None, False)
     assert ContactPoint.objects.get(kind="email", value=ANN).undeliverable_at is None
+
+
+def test_an_agent_who_checked_the_address_lets_replies_take_it_again(
+    port: int, relay: TlsSink, riverton: Any, client: Any
+) -> None:
+    case = anns_case(port)
+    reply_to_case(case=case, author=riverton.ann, body="We will fix it on Friday.")
+    mail_from, sent = sent_email(relay)
+    send(port, dsn(sent, to=mail_from), sender="", to=mail_from)
+    point = ContactPoint.objects.get(kind="email", value=ANN)
+    assert point.undeliverable_at is not None
+    client.force_login(riverton.ann)
+    url = f"/workspace/cases/{case.reference}/contact-points/{point.pk}/deliverable/"
+    page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
+    assert f'action="{url}"' in page
+    assert f'id="contact-deliverable-{point.pk}">Mark {ANN} as deliverable</button>' in page
+
+    # Someone else's point, or one not marked, is refused and nothing changes.
+    other = ContactPoint.objects.create(
+        citizen=riverton_citizen(), kind="email", value="zed@example.net"
+    )
+    refused = client.post(
+        f"/workspace/cases/{case.reference}/contact-points/{other.pk}/deliverable/"
+    )
+    assert refused.status_code == 303
+    assert ContactPoint.objects.get(pk=point.pk).undeliverable_at is not None
+
+    answer = client.post(url)
+    assert (answer.status_code, answer["Location"]) == (303, f"/workspace/cases/{case.reference}/")
+    assert ContactPoint.objects.get(pk=point.pk).undeliverable_at is None
+    assert f"Ann Abbott marked {ANN} as deliverable again: replies may take it" in titles(case)
+    assert reply_to_case(case=case, author=riverton.ann, body="Done.").channel == "email"
+    assert client.post(url).status_code == 303  # a second time: refused, nothing to restore
+    assert (
+        titles(case).count(f"Ann Abbott marked {ANN} as deliverable again: replies may take it")
+        == 1
+    )
+
+
+def riverton_citizen() -> Citizen:
+    return Citizen.objects.create(full_name="Zed")

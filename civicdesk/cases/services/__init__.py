@@ -10,6 +10,7 @@ from civicdesk.cases.services.assignment import (
     set_agent_available,
 )
 from civicdesk.cases.services.attachments import NewAttachment
+from civicdesk.cases.services.bounces import restore_contact_point
 from civicdesk.cases.services.escalation import escalate_due_cases
 from civicdesk.cases.services.messages import (
     ReplyOutcome,
@@ -37,5 +38,6 @@ __all__ = [
     "record_citizen_message",
     "reply_to_case",
     "restart_numbering",
+    "restore_contact_point",
     "set_agent_available",
 ]
