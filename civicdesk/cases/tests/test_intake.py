@@ -9,10 +9,12 @@ import pytest
 from civicdesk.cases.events import CaseAssigned, MessageReceived
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import change_case_status, issue_status_token
-from civicdesk.channels.contracts import RawPayload
+from civicdesk.channels.contracts import InboundMessage, RawPayload, SenderContact
 from civicdesk.channels.models import PayloadStatus
+from civicdesk.channels.registry import call_inbound_handler
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.citizens.models import Citizen, ContactPoint
+from civicdesk.citizens.services import mark_contact_point_undeliverable
 from civicdesk.core.tokens import digest
 from tests.factories import console_payload, portal_payload
 
@@ -278,3 +280,28 @@ def test_a_refused_attachment_leaves_no_file_behind(riverton: Any, settings: Any
     assert acceptance.payload.status == PayloadStatus.FAILED
     media = Path(settings.MEDIA_ROOT)
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_a_typed_address_on_the_portal_does_not_clear_a_bounce_but_an_email_from_it_does(
+    riverton: Any,
+) -> None:
+    case = _portal(email="jo@mail.example")
+    mark_contact_point_undeliverable(
+        kind="email",
+        value="jo@mail.example",
+        reason="bounced",
+        at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    _portal(email="jo@mail.example")  # typed into a form: proves nothing
+    point = ContactPoint.objects.get(kind="email", value="jo@mail.example")
+    assert point.undeliverable_reason == "bounced"
+    message = InboundMessage(
+        channel="email",
+        provider_message_id="<m1@mail.example>#00",
+        body="It works again.",
+        sender=(SenderContact(kind="email", value="jo@mail.example"),),
+        case_reference=case.reference,
+    )
+    call_inbound_handler(message, payload_id=1, account_id=None)
+    point.refresh_from_db()
+    assert (point.undeliverable_at, point.undeliverable_reason) == (None, "")
