@@ -315,13 +315,25 @@ def reply_routes(case: Case) -> list[ReplyRoute]:
 
 
 def unreachable_notice(case: Case) -> str:
-    """Why no reply can reach this citizen, and what to do instead (call with no routes)."""
+    """Why no reply can reach this citizen, and what to do instead (call with no routes): the
+    email address that bounced, when one did."""
     has_phone = contact_points_of(citizen_id=case.citizen_id).filter(kind="phone").exists()
     action = (
         _("phone them and record a note")
         if has_phone
         else _("write to them or see them in person, and record a note")
     )
+    bounced = (
+        contact_points_of(citizen_id=case.citizen_id)
+        .filter(kind="email", undeliverable_at__isnull=False)
+        .values_list("value", flat=True)
+        .first()
+    )
+    if bounced:
+        return _(
+            "This citizen can't be reached by reply: mail to %(address)s bounced and no other "
+            "channel reaches them — %(action)s, or mark the address deliverable once checked."
+        ) % {"address": bounced, "action": action}
     return _(
         "This citizen can't be reached by reply: the case came by %(channel)s and we have "
         "no email address for them — %(action)s."

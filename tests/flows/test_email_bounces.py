@@ -339,3 +339,24 @@ def test_an_agent_who_checked_the_address_lets_replies_take_it_again(
 
 def riverton_citizen() -> Citizen:
     return Citizen.objects.create(full_name="Zed")
+
+
+def test_when_the_bounced_address_was_the_only_way_the_agent_is_told_so(
+    port: int, relay: TlsSink, riverton: Any, client: Any
+) -> None:
+    send(port, mail("The lamp at 3 Elm is out.", subject="Lamp", message_id="o1@example.org"),
+         sender=ANN, to=HELP)  # fmt: skip
+    case = Case.objects.get()
+    reply_to_case(case=case, author=riverton.ann, body="We will fix it on Friday.")
+    mail_from, sent = sent_email(relay)
+    send(port, dsn(sent, to=mail_from), sender="", to=mail_from)
+    assert "The email to ann.lee@example.org bounced and no other channel can reach the " in (
+        " ".join(titles(case))
+    )
+    client.force_login(riverton.ann)
+    page = client.get(f"/workspace/cases/{case.reference}/").content.decode()
+    assert (
+        "This citizen can&#x27;t be reached by reply: mail to ann.lee@example.org bounced and "
+        "no other channel reaches them — write to them or see them in person, and record a "
+        "note, or mark the address deliverable once checked."
+    ) in page
