@@ -9,9 +9,8 @@ import pytest
 from civicdesk.cases.events import CaseAssigned, MessageReceived
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.cases.services import change_case_status, issue_status_token
-from civicdesk.channels.contracts import InboundMessage, RawPayload, SenderContact
+from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import PayloadStatus
-from civicdesk.channels.registry import call_inbound_handler
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.citizens.services import mark_contact_point_undeliverable
@@ -295,13 +294,13 @@ def test_a_typed_address_on_the_portal_does_not_clear_a_bounce_but_an_email_from
     _portal(email="jo@mail.example")  # typed into a form: proves nothing
     point = ContactPoint.objects.get(kind="email", value="jo@mail.example")
     assert point.undeliverable_reason == "bounced"
-    message = InboundMessage(
-        channel="email",
-        provider_message_id="<m1@mail.example>#00",
-        body="It works again.",
-        sender=(SenderContact(kind="email", value="jo@mail.example"),),
-        case_reference=case.reference,
+    email = (
+        f"From: jo@mail.example\r\nTo: help@riverton.example\r\nSubject: [{case.reference}]\r\n"
+        "Message-ID: <m1@mail.example>\r\n\r\nIt works again.\r\n"
+    ).encode()
+    accepted = accept_inbound(
+        channel="email", raw=RawPayload(body=email, content_type="message/rfc822"), process_now=True
     )
-    call_inbound_handler(message, payload_id=1, account_id=None)
+    assert accepted.payload.result_reference == case.reference
     point.refresh_from_db()
     assert (point.undeliverable_at, point.undeliverable_reason) == (None, "")
