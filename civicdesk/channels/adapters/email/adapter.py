@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from civicdesk.channels.adapters.email.bounces import read_bounce
+from civicdesk.channels.adapters.email.bounces import may_be_bounce, read_bounce
 from civicdesk.channels.adapters.email.composing import compose, new_token, reply_address
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.listener import SmtpListener
-from civicdesk.channels.adapters.email.reading import parse_bytes, read_email, thread_key_prefix
+from civicdesk.channels.adapters.email.reading import (
+    parse_bytes,
+    parse_head,
+    read_email,
+    thread_key_prefix,
+)
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
 from civicdesk.channels.contracts import (
     ChannelAdapter,
@@ -46,12 +51,16 @@ class EmailAdapter(ChannelAdapter):
         )
 
     def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
-        """A bounce's receipts (see `bounces`); () for any other mail."""
+        """A bounce's receipts (see `bounces`); () for any other mail, whose headers alone
+        say so (the framework asks of every stored email: the full parse is for bounces)."""
+        envelope = Envelope.from_headers(payload.headers)
         try:
+            if not may_be_bounce(parse_head(payload.body), envelope=envelope):
+                return ()
             message = parse_bytes(payload.body)
         except Exception:  # bytes the parser cannot take are no bounce (parse_inbound says why)
             return ()
-        return read_bounce(message, envelope=Envelope.from_headers(payload.headers))
+        return read_bounce(message, envelope=envelope)
 
     def own_identities(self, config: EmailConfig) -> tuple[str, ...]:
         return config.identities()

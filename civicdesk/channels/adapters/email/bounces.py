@@ -18,7 +18,8 @@ the address and mailbox statuses (5.1.x, 5.2.1, 5.4.1, 5.4.4) and for a plain "n
 in the diagnostic; not for policy, spam or content refusals (5.7.x, 5.3.4, 5.6.x), which fail
 the message and leave the address alone.
 
-Cost: one parse of the report and one pass over its parts.
+Cost: one parse of the report and one pass over its parts; for other mail, a parse of its
+headers only (`may_be_bounce`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
+from email.utils import getaddresses
 
 from civicdesk.channels.adapters.email.automation import is_daemon
 from civicdesk.channels.adapters.email.envelope import Envelope
@@ -76,6 +78,18 @@ def is_delivery_report(message: Message) -> bool:
         return False
     report_type = str(message.get_param("report-type") or "").lower()
     return report_type in {"delivery-status", "disposition-notification"}
+
+
+def may_be_bounce(head: Message, *, envelope: Envelope) -> bool:
+    """From the headers alone (`head`: parsed with the fast compat32 policy, values as sent):
+    could this be a bounce? A report, or mail from the null sender or a daemon. Lets citizens'
+    mail skip the full parse `read_bounce` needs."""
+    if is_delivery_report(head) or envelope.sender == "":
+        return True
+    if str(head.get("Return-Path", "")).replace(" ", "") == "<>":
+        return True
+    senders = [str(value) for value in (head.get("From"), head.get("Sender")) if value]
+    return any(is_daemon(address.lower()) for _, address in getaddresses(senders))
 
 
 def is_plain_bounce(message: Message, *, sender: str, envelope: Envelope) -> bool:

@@ -76,6 +76,11 @@ def parse_bytes(raw: bytes) -> EmailMessage:
     return message
 
 
+def parse_head(raw: bytes) -> Message:
+    """The message's headers only, as sent (compat32: nothing decoded; the body is not read)."""
+    return BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+
+
 def read_email(
     raw: bytes, *, channel: str, envelope: Envelope, attachment_limits: AttachmentLimits
 ) -> InboundMessage:
