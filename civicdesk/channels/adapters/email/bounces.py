@@ -48,6 +48,17 @@ _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY_CODE = re.compile(r"(?:^|[\s;:(])([45])\d\d(?:[\s-]|$)", re.MULTILINE)
 # Statuses about the address, not the message (RFC 3463 subjects 1 and 2, routing).
 _ADDRESS_STATUSES = {(2, 1), (4, 1), (4, 4)}
+# In a plain-text bounce, the server's answer: a reply code with an enhanced status of its
+# class ("550 5.1.1", "452-4.2.2"), or a code opening a line beside words only bounces use
+# (an out-of-office quoting our message may hold "call 0722 500 100").
+_CODE_AND_STATUS = re.compile(r"(?:^|[\s;:(])(([45])\d\d)[\s-]+\2\.\d{1,3}\.\d{1,3}\b", re.M)
+_CODE_AT_LINE_START = re.compile(r"^\s*(([45])\d\d)[\s-]", re.MULTILINE)
+_BOUNCE_WORDS = re.compile(
+    r"could not be delivered|couldn't be delivered|undeliverable|delivery (has )?failed|"
+    r"failure notice|permanent (fatal )?error|returned mail|not able to deliver|"
+    r"wasn't able to deliver|unable to deliver|user unknown|unknown user|no such user",
+    re.IGNORECASE,
+)
 _NO_SUCH_USER = re.compile(
     r"user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|"
     r"recipient not found|mailbox (unavailable|not found)|invalid (recipient|mailbox)|"
@@ -100,7 +111,15 @@ def is_plain_bounce(message: Message, *, sender: str, envelope: Envelope) -> boo
     if not machine:
         return False
     text = _all_text(message)
-    return _our_quoted_id(text) != "" and _REPLY_CODE.search(_before_quote(text)) is not None
+    return _our_quoted_id(text) != "" and _plain_code(_before_quote(text)) is not None
+
+
+def _plain_code(notice: str) -> re.Match[str] | None:
+    """Where the server's answer starts in a plain-text bounce's own words, if anywhere."""
+    found = _CODE_AND_STATUS.search(notice)
+    if found is None and _BOUNCE_WORDS.search(notice):
+        found = _CODE_AT_LINE_START.search(notice)
+    return found
 
 
 def read_bounce(message: Message, *, envelope: Envelope) -> tuple[DeliveryReceipt, ...]:
@@ -238,14 +257,14 @@ def _plain_receipts(message: Message) -> tuple[DeliveryReceipt, ...]:
     text = _all_text(message)
     provider_id = _our_quoted_id(text)
     notice = _before_quote(text)
-    code = _REPLY_CODE.search(notice)
+    code = _plain_code(notice)
     if not provider_id or code is None:
         return ()
     line = next(
-        (ln.strip() for ln in notice[code.start() :].splitlines() if ln.strip()), code.group(0)
+        (ln.strip() for ln in notice[code.start(1) :].splitlines() if ln.strip()), code.group(1)
     )
     diagnostic = _diagnostic(line)
-    status = _status_of("", diagnostic) or _Status(int(code.group(1)), 0, 0)
+    status = _status_of("", diagnostic) or _Status(int(code.group(2)), 0, 0)
     permanent = status.klass == 5
     found = _QUOTED_RECIPIENT.search(notice)
     recipient = normalise_address(found.group(1)) if found else ""

@@ -195,3 +195,43 @@ def test_unreadable_reports_have_no_receipts() -> None:
     broken = report("5.1.1", "550").replace(b"message/delivery-status", b"text/plain")
     assert EmailAdapter().parse_receipt(RawPayload(body=broken)) == ()
     assert EmailAdapter().parse_receipt(RawPayload(body=b"\xff\xfe\x00garbage")) == ()
+
+
+def machine_mail(body: str, *, sender: str = "no-reply@example.org") -> RawPayload:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "help@riverton.example"
+    message["Subject"] = "Out of office"
+    message["Message-ID"] = "<ooo-1@example.org>"
+    message.set_content(body)
+    return RawPayload(body=message.as_bytes(), headers=Envelope(sender="").to_headers())
+
+
+def test_an_out_of_office_quoting_our_message_and_a_number_is_no_bounce() -> None:
+    raw = machine_mail(
+        "I am away until Monday; for urgent matters call 0722 500 100.\n\n"
+        "Message-ID: <riv-1.0a1b2c3d4e5f@riverton.example>\n"
+    )
+    assert EmailAdapter().parse_inbound(raw).is_automated
+    assert EmailAdapter().parse_receipt(raw) == ()
+
+
+def test_an_old_style_transcript_bounce_is_read_by_its_words_and_code() -> None:
+    raw = machine_mail(
+        "The original message could not be delivered.\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "550 <ion@example.net>... User unknown\n\n"
+        "Message-ID: <riv-1.0a1b2c3d4e5f@riverton.example>\n",
+        sender="MAILER-DAEMON@old.example.net",
+    )
+    with pytest.raises(NoMessage):
+        EmailAdapter().parse_inbound(raw)
+    [receipt] = EmailAdapter().parse_receipt(raw)
+    assert (receipt.provider_message_id, receipt.permanent, receipt.recipient_unreachable) == (
+        "riv-1.0a1b2c3d4e5f@riverton.example",
+        True,
+        True,
+    )
+    assert (
+        receipt.error == "The email to the recipient bounced: 550 <ion@example.net>... User unknown"
+    )
