@@ -102,6 +102,8 @@ class ReplyRerouted(CaseChange, kind="case.reply.rerouted"):
     reason: str = ""
     from_delivery_id: int | None = None
     to_delivery_id: int | None = None
+    # The address a hard bounce said is gone ("" when the reply moved for another reason).
+    bounced_recipient: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +114,16 @@ class ReplyUndeliverable(CaseChange, kind="case.reply.undeliverable"):
     reason: str
     channel: str = ""
     delivery_id: int | None = None
+    bounced_recipient: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactPointRestored(CaseChange, kind="case.contact_point.restored"):
+    """Staff checked an address marked undeliverable (a hard bounce) and let replies take it
+    again. Staff only."""
+
+    contact_kind: str
+    value: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ from civicdesk.cases.services.acknowledgement import (
     acknowledgement_route,
     acknowledgement_token,
 )
+from civicdesk.cases.services.bounces import confirm_senders
 from civicdesk.cases.services.links import link_follow_up
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.cases.services.participants import add_participants
@@ -92,6 +93,8 @@ def handle_inbound_message(
         # One instant for the case's opening and the message's entry (and so no second write).
         at = message.received_at or now()
         contacts = [ContactInput(kind=c.kind, value=c.value) for c in message.sender]
+        # A message from an address marked undeliverable proves it works again.
+        confirm_senders([message])
         identity = sender_identity(message.channel, [(c.kind, c.value) for c in message.sender])
         opened = False
         ack_route = acknowledgement_route(message, account_id=account_id)

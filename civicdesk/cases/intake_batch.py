@@ -30,6 +30,7 @@ from civicdesk.cases.services.acknowledgement import (
     acknowledgement_route,
     acknowledgement_token,
 )
+from civicdesk.cases.services.bounces import confirm_senders
 from civicdesk.cases.services.notices import NoticeRoute
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
 from civicdesk.cases.services.references import next_references
@@ -103,6 +104,7 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
     if not plans:
         return outcomes
     plans = _with_references(plans)
+    confirm_senders([plan.item.message for plan in plans])
     identified = identify_citizens([plan.person for plan in plans])
     routes = route_new_cases(services=[plan.new.service for plan in plans])
     cases = [

@@ -39,6 +39,7 @@ from civicdesk.cases.events import (
     CaseClassified,
     CaseFollowedUp,
     CaseOpened,
+    ContactPointRestored,
     FollowUpOpened,
     HistoryRecorded,
     MessageReceived,
@@ -339,10 +340,16 @@ def _reply(event: ReplySent, entry: CaseEvent, audience: Audience) -> EntryView:
 
 @presents(ReplyRerouted, public=False)
 def _rerouted(event: ReplyRerouted, entry: CaseEvent, audience: Audience) -> EntryView:
-    title = (
-        f"Reply moved from {_channel_label(event.from_channel)} "
-        f"to {_channel_label(event.to_channel)}"
-    )
+    if event.bounced_recipient:
+        title = (
+            f"The {_channel_label(event.from_channel).lower()} to {event.bounced_recipient} "
+            f"bounced; the reply went by {_channel_label(event.to_channel)}"
+        )
+    else:
+        title = (
+            f"Reply moved from {_channel_label(event.from_channel)} "
+            f"to {_channel_label(event.to_channel)}"
+        )
     details = (("Why", event.reason),) if event.reason else ()
     return view(entry, title=title, css_class="rerouted", icon="route", details=details)
 
@@ -350,6 +357,11 @@ def _rerouted(event: ReplyRerouted, entry: CaseEvent, audience: Audience) -> Ent
 @presents(ReplyUndeliverable, public=False)
 def _undeliverable(event: ReplyUndeliverable, entry: CaseEvent, audience: Audience) -> EntryView:
     title = "Reply could not be delivered by any channel: contact the citizen another way"
+    if event.bounced_recipient:
+        title = (
+            f"The {_channel_label(event.channel).lower()} to {event.bounced_recipient} bounced "
+            "and no other channel can reach the citizen: contact them another way"
+        )
     return view(
         entry,
         title=title,
@@ -357,6 +369,15 @@ def _undeliverable(event: ReplyUndeliverable, entry: CaseEvent, audience: Audien
         icon="alert",
         details=(("Why", event.reason),),
     )
+
+
+@presents(ContactPointRestored, public=False)
+def _restored(event: ContactPointRestored, entry: CaseEvent, audience: Audience) -> EntryView:
+    title = (
+        f"{_staff_name(entry) or 'Staff'} marked {event.value} as deliverable again: replies "
+        "may take it"
+    )
+    return view(entry, title=title, css_class="restored", icon="route")
 
 
 @presents(NoteAdded, public=False)

@@ -18,7 +18,11 @@ from civicdesk.cases.models import Attachment, Case, CaseEvent
 from civicdesk.cases.signed_links import is_signed, read_signed_link
 from civicdesk.catalogue.selectors import attributes_by_code
 from civicdesk.channels.selectors import ReplyRoute, channel_label, reachable_routes
-from civicdesk.citizens.selectors import citizen_ids_matching, contact_points_of
+from civicdesk.citizens.selectors import (
+    citizen_ids_matching,
+    contact_points_of,
+    reachable_contact_points_of,
+)
 from civicdesk.core.errors import NotFound
 from civicdesk.core.tokens import digest
 from civicdesk.routing.selectors import team_queue_ids
@@ -327,9 +331,12 @@ def reply_routes(case: Case) -> list[ReplyRoute]:
             used.append(channel)
     if case.channel not in used:
         used.append(case.channel)
+    # Points marked undeliverable (a hard bounce) are skipped: the reply takes the next one.
     contacts = [
         (point.kind, point.value)
-        for point in contact_points_of(citizen_id=case.citizen_id).order_by("-updated_at", "-id")
+        for point in reachable_contact_points_of(citizen_id=case.citizen_id).order_by(
+            "-updated_at", "-id"
+        )
     ]
     return reachable_routes(
         contacts=contacts,
@@ -342,13 +349,25 @@ def reply_routes(case: Case) -> list[ReplyRoute]:
 
 
 def unreachable_notice(case: Case) -> str:
-    """Why no reply can reach this citizen, and what to do instead (call with no routes)."""
+    """Why no reply can reach this citizen, and what to do instead (call with no routes): the
+    email address that bounced, when one did."""
     has_phone = contact_points_of(citizen_id=case.citizen_id).filter(kind="phone").exists()
     action = (
         _("phone them and record a note")
         if has_phone
         else _("write to them or see them in person, and record a note")
     )
+    bounced = (
+        contact_points_of(citizen_id=case.citizen_id)
+        .filter(kind="email", undeliverable_at__isnull=False)
+        .values_list("value", flat=True)
+        .first()
+    )
+    if bounced:
+        return _(
+            "This citizen can't be reached by reply: mail to %(address)s bounced and no other "
+            "channel reaches them — %(action)s, or mark the address deliverable once checked."
+        ) % {"address": bounced, "action": action}
     return _(
         "This citizen can't be reached by reply: the case came by %(channel)s and we have "
         "no email address for them — %(action)s."

@@ -246,6 +246,14 @@ class DeliveryReceipt:
     at: datetime | None = None
     error: str = ""
     permanent: bool = True  # for FAILED: whether trying again could help
+    # For FAILED: the address itself cannot be reached (a hard bounce: no such mailbox or
+    # domain), not only this message. The framework marks the contact point undeliverable, so
+    # that later messages go by the citizen's next channel.
+    recipient_unreachable: bool = False
+    # The address the receipt is about, when a message went to several (an email's Cc); ""
+    # for the delivery's own recipient. A receipt about one of the copies never fails the
+    # delivery.
+    recipient: str = ""
 
 
 @dataclass(frozen=True)

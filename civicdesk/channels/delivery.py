@@ -39,6 +39,7 @@ from civicdesk.channels.models import (
     InboundPayload,
     OutboundDelivery,
 )
+from civicdesk.channels.retry_schedule import schedule_retry
 from civicdesk.channels.routes import (
     attachment_from_json,
     attachment_to_json,
@@ -384,7 +385,7 @@ def _record_result_once(
             # Receipts the provider sent before it answered the send are applied now, in order.
             receipts.apply_early_receipts(delivery=delivery)
         if delivery.status == DeliveryStatus.RETRYING:
-            _schedule_retry(delivery)
+            schedule_retry(delivery)
         _publish(delivery)
         if delivery.status == DeliveryStatus.FAILED:
             fall_back(delivery, reason=result.error or "permanent failure")
@@ -400,19 +401,6 @@ def _publish(delivery: OutboundDelivery) -> None:
             "thread_reference": delivery.thread_reference,
         },
     )
-
-
-def _schedule_retry(delivery: OutboundDelivery) -> None:
-    from civicdesk.channels.tasks import deliver
-
-    if deliver.get_backend().supports_defer:
-        run_after = delivery.next_attempt_at
-        transaction.on_commit(
-            lambda: deliver.using(run_after=run_after).enqueue(delivery_id=delivery.pk),
-            robust=True,
-        )
-    # A backend that cannot defer (the immediate one, in tests) leaves the retry to
-    # `retry_due_deliveries`, which the sweep calls.
 
 
 def retry_due_deliveries() -> int:

@@ -16,13 +16,15 @@ from civicdesk.core.clock import now
 from civicdesk.realtime.publish import publish
 
 
-def fall_back(delivery: OutboundDelivery, *, reason: str) -> DeliveryFallback:
+def fall_back(
+    delivery: OutboundDelivery, *, reason: str, bounced_recipient: str = ""
+) -> DeliveryFallback:
     """Queue the next route of `delivery`'s chain (or record that none is left).
 
     Precondition: called inside a transaction. Once per delivery: a delivery that already fell
     back (a failed receipt after a failed send) returns its earlier record. Routes naming an
     unknown channel, or lacking the address their channel needs, are skipped (named in the
-    reason).
+    reason). `bounced_recipient`: the address a hard bounce said is gone, for the handler.
     """
     # Two failure reports at once (a failed send and a failed receipt, or two receipts) take
     # turns on the delivery's row, so the second finds the first one's record instead of
@@ -77,6 +79,7 @@ def fall_back(delivery: OutboundDelivery, *, reason: str) -> DeliveryFallback:
         to_delivery_id=next_delivery.pk if next_delivery else None,
         to_channel=next_delivery.channel if next_delivery else "",
         reason=full_reason,
+        bounced_recipient=bounced_recipient,
     )
     handler = registry.fallback_handler()
     if handler is not None:

@@ -2,9 +2,10 @@
 
 `AccountIntake` is what a listener calls: which active account an address belongs to (read
 from the accounts' own identities, cached for a few seconds so that a burst of mail costs no
-query per recipient), and the durable store (`accept_inbound`) that must succeed before the
-sender is told the message was accepted. Both run in the listener's threads, so each call
-begins and ends like a request: stale database connections are closed.
+query per recipient), and the durable store (`accept_stored`: the payload and the receipts a
+bounce carries) that must succeed before the sender is told the message was accepted. Both run
+in the listener's threads, so each call begins and ends like a request: stale database
+connections are closed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from civicdesk.channels.contracts import (
     RawPayload,
 )
 from civicdesk.channels.models import ChannelAccount
+from civicdesk.channels.receiving import accept_stored
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +65,10 @@ class AccountIntake:
     def accept(self, raw: RawPayload, account: ListenerAccount) -> ListenerVerdict:
         """Store `raw` for `account` (committed when this returns). Raises on a storage fault:
         the listener answers a temporary failure and the sender tries again."""
-        from civicdesk.channels.services import accept_inbound
-
         close_old_connections()
         try:
             channel_account = ChannelAccount.objects.get(pk=account.account_id)
-            acceptance = accept_inbound(channel=self.kind, raw=raw, account=channel_account)
+            acceptance = accept_stored(channel=self.kind, raw=raw, account=channel_account)
             return ListenerVerdict(stored=True, duplicate=acceptance.is_duplicate)
         except ChannelAccount.DoesNotExist:
             return ListenerVerdict(stored=False, reason="the mailbox was just removed")

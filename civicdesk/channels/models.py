@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from civicdesk.core.limits import EMAIL_MAX_LENGTH
 from civicdesk.core.models import TimeStampedModel
 
 
@@ -274,6 +275,10 @@ class ReceiptRecord(models.Model):
     at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     permanent = models.BooleanField(default=True)
+    # A hard bounce: the address itself cannot be reached (contracts.DeliveryReceipt).
+    recipient_unreachable = models.BooleanField(default=False)
+    # The address the receipt is about when the message went to several ("": the delivery's).
+    recipient = models.CharField(max_length=EMAIL_MAX_LENGTH, blank=True, default="")
     applied = models.BooleanField(default=False)
     received_at = models.DateTimeField()
 

@@ -1,8 +1,8 @@
 """Polled channels: fetch what arrived on each account and store it like a webhook would.
 
-Nothing is lost on a crash: every payload is stored (`accept_inbound`, deduplicated by
-provider id) before the account's cursor moves, so a poll interrupted in between fetches the
-same payloads again and the duplicates are recognised.
+Nothing is lost on a crash: every payload is stored (`accept_stored`, deduplicated by
+provider id, with the receipts it carries) before the account's cursor moves, so a poll
+interrupted in between fetches the same payloads again and the duplicates are recognised.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.models import ChannelAccount
+from civicdesk.channels.receiving import accept_stored
 from civicdesk.core.clock import now
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ def poll_accounts() -> PollReport:
 
     Costs: one provider round trip per account, one insert per new payload.
     """
-    from civicdesk.channels.services import accept_inbound
-
     kinds = [kind for kind, adapter in registry.adapters().items() if adapter.polls]
     polled = stored = errors = 0
     for account in ChannelAccount.objects.filter(is_active=True, kind__in=kinds):
@@ -42,7 +41,7 @@ def poll_accounts() -> PollReport:
             config = account_config(adapter=adapter, account=account)
             result = adapter.poll(config, account.poll_cursor)
             for raw in result.payloads:
-                acceptance = accept_inbound(
+                acceptance = accept_stored(
                     channel=account.kind, raw=raw, account=account, verified=True
                 )
                 stored += 0 if acceptance.is_duplicate else 1

@@ -260,6 +260,8 @@ class FallbackNotice:
     to_delivery_id: int | None
     to_channel: str
     reason: str
+    # The address that bounced, when a hard bounce moved the reply on ("" otherwise).
+    bounced_recipient: str = ""
 
 
 # Called inside the transaction that records the fallback (so its writes commit with it).
@@ -275,3 +277,33 @@ def set_fallback_handler(handler: FallbackHandler | None) -> None:
 def fallback_handler() -> FallbackHandler | None:
     """The registered handler, or None (the framework then only records the fallback)."""
     return _fallback_handler
+
+
+@dataclass(frozen=True)
+class UnreachableNotice:
+    """A provider said an address cannot be reached at all (a hard bounce: no such mailbox),
+    not only that one message failed. `recipient_kind` is the contact-point kind of
+    `recipient` (email, phone...)."""
+
+    channel: str
+    recipient: str
+    recipient_kind: str
+    reason: str
+    at: datetime
+    delivery_id: int
+    thread_reference: str
+
+
+# Called inside the transaction that records the receipt (the domain that keeps contact points
+# marks this one undeliverable, so that later messages take the citizen's next channel).
+UnreachableHandler = Callable[[UnreachableNotice], None]
+_unreachable_handler: UnreachableHandler | None = None
+
+
+def set_unreachable_handler(handler: UnreachableHandler | None) -> None:
+    global _unreachable_handler  # noqa: PLW0603 - one process-wide hook, set once at start-up
+    _unreachable_handler = handler
+
+
+def unreachable_handler() -> UnreachableHandler | None:
+    return _unreachable_handler

@@ -98,6 +98,14 @@ def senders_are_authenticated(kind: str) -> bool:
     return bool(adapter and adapter.senders_are_authenticated)
 
 
+def proves_sender(kind: str, contact_kind: str) -> bool:
+    """Whether a message arriving by `kind` from a contact point of `contact_kind` proves the
+    point works: the channel itself delivers to such points (an email, for the email channel),
+    unlike a form where the sender typed an address."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.needs_recipient and contact_kind in adapter.recipient_kinds)
+
+
 def sender_identity(kind: str, senders: Sequence[tuple[str, str]]) -> str:
     """The sender's address that `kind` replies to (the first of a kind it sends to), else the
     first address given; "" when the message named nobody."""

@@ -77,6 +77,7 @@ __all__ = [
     "register_fallback_handler",
     "register_inbound_handler",
     "register_reference_allocator",
+    "register_unreachable_handler",
     "replay_payload",
     "retry_due_deliveries",
     "sweep",
@@ -124,6 +125,11 @@ def register_reference_allocator(
 def register_fallback_handler(handler: registry.FallbackHandler | None) -> None:
     """Who hears of a reply moved to another channel (cases, to record it on the case)."""
     registry.set_fallback_handler(handler)
+
+
+def register_unreachable_handler(handler: registry.UnreachableHandler | None) -> None:
+    """Who keeps contact points hears of an address a provider said is gone (a hard bounce)."""
+    registry.set_unreachable_handler(handler)
 
 
 @dataclass(frozen=True)

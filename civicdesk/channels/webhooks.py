@@ -24,9 +24,6 @@ from civicdesk.channels import registry
 from civicdesk.channels.accounts import account_config
 from civicdesk.channels.contracts import (
     REPLAY_WINDOW,
-    ChannelAdapter,
-    DeliveryReceipt,
-    InvalidPayload,
     RawPayload,
     ReplayedPayload,
     SignatureMismatch,
@@ -34,6 +31,7 @@ from civicdesk.channels.contracts import (
 )
 from civicdesk.channels.models import ChannelAccount, SeenWebhook
 from civicdesk.channels.receipts import record_receipts
+from civicdesk.channels.receiving import read_receipts
 from civicdesk.channels.secrets import SecretsUnreadable
 from civicdesk.channels.services import accept_inbound
 from civicdesk.core.clock import now
@@ -99,7 +97,7 @@ def receive_webhook(*, kind: str, account: ChannelAccount, raw: RawPayload) -> W
     window = REPLAY_WINDOW.set(replay_tolerance())
     try:
         adapter.verify(raw, config)
-        receipts = _receipts(adapter, kind, raw)
+        receipts = read_receipts(kind, raw, source="webhook")
         with transaction.atomic():
             key = adapter.replay_key(raw)
             if key and not _remember(account, key):
@@ -127,17 +125,6 @@ def _unreadable_secrets(account: ChannelAccount) -> WebhookResponse:
     )
     record_rejected_webhook(account=account, reason="secrets unreadable: re-enter them")
     return WebhookResponse(status=503, body=b"account secrets unreadable")
-
-
-def _receipts(adapter: ChannelAdapter, kind: str, raw: RawPayload) -> tuple[DeliveryReceipt, ...]:
-    """The payload's receipts; unreadable ones are logged (the payload itself is kept)."""
-    try:
-        return tuple(adapter.parse_receipt(raw))
-    except InvalidPayload as exc:
-        logger.warning("Unreadable receipts in a %s webhook (payload stored): %s", kind, exc)
-    except Exception:
-        logger.exception("The %s adapter failed reading receipts (payload stored)", kind)
-    return ()
 
 
 def _response(answer: WebhookResponse) -> HttpResponse:

@@ -29,6 +29,10 @@ class ContactPoint(TimeStampedModel):
         max_length=EMAIL_MAX_LENGTH, help_text=_("Normalised form: lower-case, E.164.")
     )
     is_verified = models.BooleanField(default=False)
+    # A hard bounce (or the like) said messages cannot reach this point: replies skip it
+    # until the citizen writes from it again or staff clear it. Null: deliverable.
+    undeliverable_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["kind", "value"]

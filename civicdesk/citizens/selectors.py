@@ -28,6 +28,11 @@ def contact_points_of(*, citizen_id: int) -> QuerySet[ContactPoint]:
     return ContactPoint.objects.filter(citizen_id=citizen_id).order_by("kind", "value")
 
 
+def reachable_contact_points_of(*, citizen_id: int) -> QuerySet[ContactPoint]:
+    """The citizen's points that messages may take: those not marked undeliverable."""
+    return contact_points_of(citizen_id=citizen_id).filter(undeliverable_at__isnull=True)
+
+
 def citizen_has_contact_point(*, citizen_id: int, contacts: Sequence[ContactInput]) -> bool:
     """Whether any of these (raw, as received) contact points already belongs to the citizen."""
     pairs = []

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from civicdesk.citizens.kernels.contact_points import InvalidContactPoint, normalise
 from civicdesk.citizens.models import Citizen, ContactPoint
 from civicdesk.core.errors import DomainError
 from civicdesk.core.limits import NAME_MAX_LENGTH
 from civicdesk.core.savepoints import atomic_within_savepoint
+
+UNDELIVERABLE_REASON_MAX_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -172,3 +176,61 @@ def identify_citizens(people: Sequence[Person]) -> list[tuple[Citizen, str]]:
         (citizen, name or str(Citizen(pk=citizen.pk)))
         for citizen, name in zip(found, names_then, strict=True)
     ]
+
+
+def mark_contact_point_undeliverable(*, kind: str, value: str, reason: str, at: datetime) -> int:
+    """Messages cannot reach this contact point (a hard bounce): replies skip it from now on,
+    until the citizen writes from it again or staff clear it (`clear_undeliverable`). The first
+    mark's time is kept, the latest reason shown. Returns how many points were marked (0 for
+    an address nobody has). One UPDATE."""
+    try:
+        normalised = normalise(kind, value, default_region=settings.CIVICDESK_DEFAULT_REGION)
+    except (InvalidContactPoint, ValueError):
+        return 0
+    point = ContactPoint.objects.filter(kind=kind, value=normalised)
+    return point.update(
+        undeliverable_at=Coalesce(F("undeliverable_at"), Value(at)),
+        undeliverable_reason=reason[:UNDELIVERABLE_REASON_MAX_LENGTH],
+        updated_at=at,
+    )
+
+
+def clear_undeliverable(*, contacts: Sequence[ContactInput]) -> int:
+    """The citizen proved these points work again (a message came from them): replies may take
+    them again. Unreadable points are skipped. One indexed read, and an UPDATE only when one
+    of them is marked; returns how many were cleared."""
+    query = Q()
+    for contact in contacts:
+        try:
+            value = normalise(
+                contact.kind, contact.value, default_region=settings.CIVICDESK_DEFAULT_REGION
+            )
+        except (InvalidContactPoint, ValueError):
+            continue
+        query |= Q(kind=contact.kind, value=value)
+    if not query:
+        return 0
+    marked = ContactPoint.objects.filter(query, undeliverable_at__isnull=False)
+    # Almost every message comes from a point nobody marked: a read answers that, without
+    # the write lock an UPDATE takes even when it changes nothing (SQLite's single writer).
+    if not marked.exists():
+        return 0
+    return marked.update(undeliverable_at=None, undeliverable_reason="")
+
+
+def clear_contact_point_undeliverable(
+    *, citizen: Citizen, contact_point_id: int
+) -> tuple[str, str] | None:
+    """Staff clear the mark on one of the citizen's points (they checked the address): its
+    (kind, value), or None when it is not the citizen's or not marked (nothing changed)."""
+    point = (
+        ContactPoint.objects.select_for_update()
+        .filter(pk=contact_point_id, citizen=citizen, undeliverable_at__isnull=False)
+        .first()
+    )
+    if point is None:
+        return None
+    point.undeliverable_at = None
+    point.undeliverable_reason = ""
+    point.save(update_fields=["undeliverable_at", "undeliverable_reason", "updated_at"])
+    return point.kind, point.value

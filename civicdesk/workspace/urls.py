@@ -22,6 +22,11 @@ urlpatterns = [
     path("cases/<str:reference>/status/", case_actions.status, name="case_status"),
     path("cases/<str:reference>/assign/", case_actions.assign, name="case_assign"),
     path(
+        "cases/<str:reference>/contact-points/<int:contact_point_id>/deliverable/",
+        case_actions.contact_point_deliverable,
+        name="contact_point_deliverable",
+    ),
+    path(
         "cases/<str:reference>/attachments/<int:attachment_id>/",
         case.attachment_download,
         name="attachment",

@@ -10,6 +10,7 @@ from civicdesk.cases.services.assignment import (
     set_agent_available,
 )
 from civicdesk.cases.services.attachments import NewAttachment
+from civicdesk.cases.services.bounces import restore_contact_point
 from civicdesk.cases.services.escalation import escalate_due_cases
 from civicdesk.cases.services.messages import (
     ReplyOutcome,
@@ -39,6 +40,7 @@ __all__ = [
     "reply_to_case",
     "request_status_links",
     "restart_numbering",
+    "restore_contact_point",
     "send_status_links",
     "set_agent_available",
 ]

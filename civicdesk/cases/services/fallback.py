@@ -32,6 +32,7 @@ def record_reply_fallback(notice: FallbackNotice) -> None:
             reason=notice.reason,
             from_delivery_id=notice.from_delivery_id,
             to_delivery_id=notice.to_delivery_id,
+            bounced_recipient=notice.bounced_recipient,
         )
         delivery_id = notice.to_delivery_id
     else:
@@ -40,6 +41,7 @@ def record_reply_fallback(notice: FallbackNotice) -> None:
             reason=notice.reason,
             channel=notice.from_channel,
             delivery_id=notice.from_delivery_id,
+            bounced_recipient=notice.bounced_recipient,
         )
         delivery_id = notice.from_delivery_id
     add_entry(

@@ -13,6 +13,7 @@ from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import PayloadStatus
 from civicdesk.channels.services import Acceptance, accept_inbound
 from civicdesk.citizens.models import Citizen, ContactPoint
+from civicdesk.citizens.services import mark_contact_point_undeliverable
 from civicdesk.core.tokens import digest
 from tests.factories import console_payload, portal_payload
 
@@ -278,3 +279,28 @@ def test_a_refused_attachment_leaves_no_file_behind(riverton: Any, settings: Any
     assert acceptance.payload.status == PayloadStatus.FAILED
     media = Path(settings.MEDIA_ROOT)
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_a_typed_address_on_the_portal_does_not_clear_a_bounce_but_an_email_from_it_does(
+    riverton: Any,
+) -> None:
+    case = _portal(email="jo@mail.example")
+    mark_contact_point_undeliverable(
+        kind="email",
+        value="jo@mail.example",
+        reason="bounced",
+        at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    _portal(email="jo@mail.example")  # typed into a form: proves nothing
+    point = ContactPoint.objects.get(kind="email", value="jo@mail.example")
+    assert point.undeliverable_reason == "bounced"
+    email = (
+        f"From: jo@mail.example\r\nTo: help@riverton.example\r\nSubject: [{case.reference}]\r\n"
+        "Message-ID: <m1@mail.example>\r\n\r\nIt works again.\r\n"
+    ).encode()
+    accepted = accept_inbound(
+        channel="email", raw=RawPayload(body=email, content_type="message/rfc822"), process_now=True
+    )
+    assert accepted.payload.result_reference == case.reference
+    point.refresh_from_db()
+    assert (point.undeliverable_at, point.undeliverable_reason) == (None, "")

@@ -19,6 +19,7 @@ from civicdesk.cases.services import (
     assign_case,
     change_case_status,
     reply_to_case,
+    restore_contact_point,
 )
 from civicdesk.core.errors import DomainError
 from civicdesk.workspace.forms import (
@@ -114,6 +115,22 @@ def assign(request: StaffRequest, reference: str) -> HttpResponse:
     who = assigned.assignee_name or "nobody"
     where = f" in {assigned.queue_name}" if assigned.queue_name else ""
     return _done(request, reference, "assign_form", f"Assigned to {who}{where}.")
+
+
+@login_required
+@require_POST
+def contact_point_deliverable(
+    request: StaffRequest, reference: str, contact_point_id: int
+) -> HttpResponse:
+    """The agent checked an address marked undeliverable: replies may take it again."""
+    case = case_or_404(request, reference)
+    try:
+        restore_contact_point(case=case, contact_point_id=contact_point_id, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Replies may take that address again.")
+    return SeeOther(reverse("workspace:case", args=[reference]))
 
 
 def _partial(form_name: str) -> str:

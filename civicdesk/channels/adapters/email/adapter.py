@@ -11,17 +11,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from civicdesk.channels.adapters.email.composing import compose, new_token
+from civicdesk.channels.adapters.email.bounces import may_be_bounce, read_bounce
+from civicdesk.channels.adapters.email.composing import compose, new_token, reply_address
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.connection_checks import smtp_connection_checks
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.listener import SmtpListener
-from civicdesk.channels.adapters.email.reading import read_email, thread_key_prefix
+from civicdesk.channels.adapters.email.reading import (
+    parse_bytes,
+    parse_head,
+    read_email,
+    thread_key_prefix,
+)
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     ConnectionCheck,
     DeliveryOutcome,
+    DeliveryReceipt,
     DeliveryResult,
     InboundMessage,
     Listener,
@@ -44,6 +51,18 @@ class EmailAdapter(ChannelAdapter):
             envelope=Envelope.from_headers(payload.headers),
             attachment_limits=AttachmentLimits.from_headers(payload.headers),
         )
+
+    def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
+        """A bounce's receipts (see `bounces`); () for any other mail, whose headers alone
+        say so (the framework asks of every stored email: the full parse is for bounces)."""
+        envelope = Envelope.from_headers(payload.headers)
+        try:
+            if not may_be_bounce(parse_head(payload.body), envelope=envelope):
+                return ()
+            message = parse_bytes(payload.body)
+        except Exception:  # bytes the parser cannot take are no bounce (parse_inbound says why)
+            return ()
+        return read_bounce(message, envelope=envelope)
 
     def own_identities(self, config: EmailConfig) -> tuple[str, ...]:
         return config.identities()
@@ -69,7 +88,14 @@ class EmailAdapter(ChannelAdapter):
             write_to_outbox(email, config=config, name=f"{at:%Y%m%dT%H%M%S}-{token}")
             return DeliveryResult.sent(provider_message_id=provider_id)
         recipients = list(dict.fromkeys([message.recipient, *message.copy_to]))
-        result = send_over_smtp(email, config=config, recipients=recipients)
+        # The envelope sender is the reply address: a bounce comes back to it, and its token
+        # names the message even when the report does not return our headers.
+        result = send_over_smtp(
+            email,
+            config=config,
+            recipients=recipients,
+            envelope_sender=reply_address(config, token),
+        )
         if result.outcome is DeliveryOutcome.SENT:
             return DeliveryResult.sent(provider_message_id=provider_id)
         return result

@@ -65,6 +65,11 @@ def _signals(
     yield "an automatic reply, by its subject" if _VACATION_SUBJECT.match(subject) else ""
 
 
+def is_daemon(sender: str) -> bool:
+    """A mail system's own address (mailer-daemon@, postmaster@, no-reply@...)."""
+    return bool(_DAEMONS.match(sender))
+
+
 def _header(message: Message, name: str) -> str:
     try:
         value = message.get(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from email.message import Message
 from email.utils import getaddresses
 
@@ -21,6 +22,7 @@ _FOLDING = re.compile(r"\s*[\r\n]+\s*")
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+$")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _BARE_ID = re.compile(r"^[^<>\s]+@[^<>\s]+$")
+_REPLY_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{2,80}$")
 # The longest message id kept whole; longer ones are shortened by the reader (hashing).
 MESSAGE_ID_MAX_LENGTH = 180
 
@@ -100,3 +102,15 @@ def message_ids(message: Message, name: str) -> list[str]:
     if not found and _BARE_ID.match(text):
         found = [text]
     return [value for value in found if "@" in value]
+
+
+def reply_tag(values: Iterable[str]) -> str:
+    """The tag of the first sub-address among `values` (`help+<tag>@...`): the token our reply
+    addresses carry; "" when none has one."""
+    for value in values:
+        local = normalise_address(value).partition("@")[0]
+        if "+" in local:
+            tag = local.split("+", 1)[1]
+            if _REPLY_TAG.match(tag):
+                return tag
+    return ""

@@ -1,11 +1,11 @@
 """An email's bytes (RFC 5322, with MIME) read into the platform's InboundMessage.
 
 `read_email` never raises anything but InvalidPayload (no sender to answer) and NoMessage (a
-delivery status report: a bounce, not a citizen's message). Everything else a real client
-sends is read: the text part preferred to HTML, HTML-only mail sanitised and read as text,
-parts in any charset (see `charsets`), attachments and inline images within the account's
-limits (what is left out is said in `notes`), quoted history and signature folded away
-(`quotes`), auto-replies flagged (`automation`), and the keys that thread a reply: its
+delivery status report or another bounce, not a citizen's message: see `bounces`). Everything
+else a real client sends is read: the text part preferred to HTML, HTML-only mail sanitised and
+read as text, parts in any charset (see `charsets`), attachments and inline images within the
+account's limits (what is left out is said in `notes`), quoted history and signature folded
+away (`quotes`), auto-replies flagged (`automation`), and the keys that thread a reply: its
 Message-ID, In-Reply-To and References, a reply-address token, the reference in the subject.
 
 Cost: one parse of the message and one pass over its parts; linear in its size.
@@ -22,6 +22,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
 from civicdesk.channels.adapters.email.automation import automation_reason
+from civicdesk.channels.adapters.email.bounces import is_delivery_report, is_plain_bounce
 from civicdesk.channels.adapters.email.charsets import clean_text, decode_text
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.headers import (
@@ -30,6 +31,7 @@ from civicdesk.channels.adapters.email.headers import (
     header_text,
     message_ids,
     normalise_address,
+    reply_tag,
 )
 from civicdesk.channels.adapters.email.html_text import html_to_text, sanitise_html
 from civicdesk.channels.adapters.email.quotes import fold
@@ -48,7 +50,6 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _FORWARD_SUBJECT = re.compile(r"^\s*(\[[^\]]*\]\s*)?(fwd?|fw|tr|wg|rv|enc)\s*:", re.IGNORECASE)
-_REPLY_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{2,80}$")
 _HTML_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
@@ -75,16 +76,23 @@ def parse_bytes(raw: bytes) -> EmailMessage:
     return message
 
 
+def parse_head(raw: bytes) -> Message:
+    """The message's headers only, as sent (compat32: nothing decoded; the body is not read)."""
+    return BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+
+
 def read_email(
     raw: bytes, *, channel: str, envelope: Envelope, attachment_limits: AttachmentLimits
 ) -> InboundMessage:
     """The message `raw` carries; InvalidPayload when it names no sender, NoMessage for a
     delivery status report."""
     message = parse_bytes(raw)
-    if _is_delivery_report(message):
+    if is_delivery_report(message):
         raise NoMessage("a delivery status report (a bounce), not a citizen's message")
     subject = header_text(message, "Subject")[: limits.SUBJECT_MAX_LENGTH]
     sender_name, sender = _sender(message, envelope)
+    if is_plain_bounce(message, sender=sender, envelope=envelope):
+        raise NoMessage("a bounce about one of our messages, not a citizen's message")
     ours = _our_addresses(message, envelope)
     recipient = _recipient(message, envelope)
     ours.add(recipient)
@@ -179,14 +187,7 @@ def _recipient(message: Message, envelope: Envelope) -> str:
 
 
 def _reply_token(message: Message, envelope: Envelope) -> str:
-    candidates = list(envelope.recipients) or [a for _, a in addresses(message, "To", "Cc")]
-    for value in candidates:
-        local = normalise_address(value).partition("@")[0]
-        if "+" in local:
-            tag = local.split("+", 1)[1]
-            if _REPLY_TAG.match(tag):
-                return tag
-    return ""
+    return reply_tag(list(envelope.recipients) or [a for _, a in addresses(message, "To", "Cc")])
 
 
 # --- threading -----------------------------------------------------------------------------
@@ -233,13 +234,6 @@ def thread_key_prefix(message_id: str) -> str:
 
 
 # --- parts ---------------------------------------------------------------------------------
-
-
-def _is_delivery_report(message: Message) -> bool:
-    if message.get_content_type() != "multipart/report":
-        return False
-    report_type = str(message.get_param("report-type") or "").lower()
-    return report_type in {"delivery-status", "disposition-notification"}
 
 
 def _walk(part: Message, parts: _Parts, attachment_limits: AttachmentLimits) -> None:

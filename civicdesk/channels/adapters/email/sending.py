@@ -46,12 +46,14 @@ def _outcome(code: int, what: str, detail: bytes | str) -> DeliveryResult:
 
 
 def send_over_smtp(
-    email: EmailMessage, *, config: EmailConfig, recipients: list[str]
+    email: EmailMessage, *, config: EmailConfig, recipients: list[str], envelope_sender: str = ""
 ) -> DeliveryResult:
     """Hand `email` for `recipients` (the citizen first, then those copied) to the configured
     server; the outcome (the citizen's), never an exception. A copy refused alone is logged."""
     try:
-        refused = _transmit(email, config=config, recipients=recipients)
+        refused = _transmit(
+            email, config=config, recipients=recipients, sender=envelope_sender or config.address
+        )
     except (OSError, smtplib.SMTPException) as exc:
         return _failure(exc, config=config, recipient=recipients[0])
     if recipients[0] in refused:
@@ -63,7 +65,7 @@ def send_over_smtp(
 
 
 def _transmit(
-    email: EmailMessage, *, config: EmailConfig, recipients: list[str]
+    email: EmailMessage, *, config: EmailConfig, recipients: list[str], sender: str
 ) -> dict[str, tuple[int, bytes]]:
     context = ssl.create_default_context(cafile=config.smtp_ca_file or None)
     host, port, timeout = config.smtp_host, config.smtp_port, config.smtp_timeout_seconds
@@ -80,7 +82,7 @@ def _transmit(
         if config.smtp_username:
             password = config.smtp_password.get_secret_value() if config.smtp_password else ""
             client.login(config.smtp_username, password)
-        return client.send_message(email, from_addr=config.address, to_addrs=recipients)
+        return client.send_message(email, from_addr=sender, to_addrs=recipients)
 
 
 def _failure(exc: Exception, *, config: EmailConfig, recipient: str) -> DeliveryResult:

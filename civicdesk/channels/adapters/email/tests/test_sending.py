@@ -122,10 +122,14 @@ def test_sent_over_starttls_with_login_and_the_citizens_reply_threads_back(
     result = EmailAdapter().send(REPLY, relay_config(starttls))
     assert result.outcome is DeliveryOutcome.SENT, result.error
     [received] = starttls.handler.received
-    assert (received.mail_from, received.rcpt_tos) == (HELP, ["ann.lee@example.org"])
+    token = result.provider_message_id.split("@")[0]
+    # The envelope sender is the reply address: a bounce comes back to it, naming the message.
+    assert (received.mail_from, received.rcpt_tos) == (
+        f"help+{token}@riverton.example",
+        ["ann.lee@example.org"],
+    )
     sent = parse(received.content)
     assert sent["Message-ID"] == f"<{result.provider_message_id}>"
-    token = result.provider_message_id.split("@")[0]
     assert token.startswith("riv-2026-000123.")
     assert len(token) == len("riv-2026-000123.") + 12
     assert sent["Reply-To"] == f"help+{token}@riverton.example"
