@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email import policy
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses
@@ -34,6 +33,7 @@ from email.utils import getaddresses
 from civicdesk.channels.adapters.email.automation import is_daemon
 from civicdesk.channels.adapters.email.envelope import Envelope
 from civicdesk.channels.adapters.email.headers import (
+    TolerantPolicy,
     addresses,
     header_text,
     message_ids,
@@ -164,7 +164,7 @@ def _recipient_blocks(part: Message) -> list[Message]:
         data = part.get_payload(decode=True)
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload)
         chunks = re.split(r"\r?\n\s*\r?\n", text.strip())
-        blocks = [HeaderParser(policy=policy.default).parsestr(chunk) for chunk in chunks]
+        blocks = [HeaderParser(policy=TolerantPolicy()).parsestr(chunk) for chunk in chunks]
     return [block for block in blocks if block.get("Action") is not None]
 
 
@@ -230,7 +230,7 @@ def _returned_message_id(message: Message) -> str:
         elif content_type == "text/rfc822-headers":
             data = part.get_payload(decode=True)
             text = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
-            headers = BytesParser(policy=policy.default).parsebytes(
+            headers = BytesParser(policy=TolerantPolicy()).parsebytes(
                 text.encode("utf-8"), headersonly=True
             )
             ids = message_ids(headers, "Message-ID")

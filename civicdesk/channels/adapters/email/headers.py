@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 
 from civicdesk.channels.adapters.email.charsets import clean_text, decode_text
@@ -25,6 +27,30 @@ _BARE_ID = re.compile(r"^[^<>\s]+@[^<>\s]+$")
 _REPLY_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{2,80}$")
 # The longest message id kept whole; longer ones are shortened by the reader (hashing).
 MESSAGE_ID_MAX_LENGTH = 180
+
+
+# Headers kept as they are written, without structure: what a header falls back to when the
+# standard library cannot parse it.
+_AS_WRITTEN = HeaderRegistry(default_class=UnstructuredHeader, use_default_map=False)
+
+
+class TolerantPolicy(EmailPolicy):
+    """`policy.default`, except that a header the standard library's parser fails on is kept
+    as plain text instead of raising.
+
+    The RFC 5322 header parser has crashes of its own on malformed input: in Python 3.11,
+    `Content-Type: application/pdf; name*` (a parameter cut after its RFC 2231 star, as a
+    truncated message ends) raises IndexError, and it is raised while the message is being
+    split into parts, so nothing of the message could be read. As text, the header still
+    names its type (`get_content_type` reads the text before the first `;`).
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> BaseHeader:
+        try:
+            header: BaseHeader = super().header_fetch_parse(name, value)
+        except Exception:  # the parser's own bug (IndexError, ValueError...) on odd input
+            return _AS_WRITTEN(name, "".join(str(value).splitlines()))
+        return header
 
 
 def header_text(message: Message, name: str) -> str:

@@ -27,6 +27,7 @@ from civicdesk.channels.adapters.email.charsets import clean_text, decode_text
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.headers import (
     MESSAGE_ID_MAX_LENGTH,
+    TolerantPolicy,
     addresses,
     header_text,
     message_ids,
@@ -71,7 +72,7 @@ class _Parts:
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    message = BytesParser(policy=TolerantPolicy()).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     return message
 

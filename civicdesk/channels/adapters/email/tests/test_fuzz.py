@@ -106,3 +106,15 @@ def test_mutated_corpus(path: Path, edits: list[tuple[float, bytes]], keep: floa
         at = int(position * len(data))
         data[at : at + len(insert)] = insert
     check(bytes(data[: max(1, int(keep * len(data)))]))
+
+
+def test_a_message_cut_after_a_parameters_star_is_still_read() -> None:
+    """Found by the fuzzer: Python's header parser raises IndexError on `name*` with nothing
+    after it, while it splits the message into parts; the header is kept as text instead."""
+    raw = (CORPUS[0].parent / "thunderbird_reply_attachment.eml").read_bytes()
+    cut = raw[: raw.index(b"name*") + len(b"name*")]
+    message = read(cut, None)
+    assert isinstance(message, InboundMessage)
+    assert message.sender[0].value == "ion.popescu@posta.example.ro"
+    assert message.body.startswith("Bună ziua,")
+    check(cut)

@@ -3,6 +3,7 @@ certificate made for 127.0.0.1, optional login, and answers the test can script.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -98,13 +99,37 @@ def _login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) 
 
 
 class _Controller(Controller):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.transports: list[asyncio.BaseTransport] = []
+
     def factory(self) -> SMTP:
         # A server per connection. aiosmtpd warns about AUTH without STARTTLS: over SMTPS the
         # whole session is encrypted, so that warning does not apply.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
             server: SMTP = super().factory()  # type: ignore[no-untyped-call]
-            return server
+        made = server.connection_made
+
+        def connection_made(transport: asyncio.BaseTransport) -> None:
+            self.transports.append(transport)  # the plain one too, which STARTTLS replaces
+            made(transport)
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
+        return server
+
+    def stop(self, *args: Any, **kwargs: Any) -> None:
+        """Close the connections still open first (a client that gave up in the middle of a
+        TLS handshake leaves its server side open), so that no socket outlives the sink."""
+
+        async def close_transports() -> None:
+            for transport in self.transports:
+                transport.close()
+            await asyncio.sleep(0.05)  # the transports' connection_lost callbacks run
+
+        if self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(close_transports(), self.loop).result(timeout=5)
+        super().stop(*args, **kwargs)
 
 
 class TlsSink:
