@@ -1,4 +1,5 @@
-"""The email channel: citizens' mail in (the SMTP listener, `civicdesk smtpd`), replies out.
+"""The email channel: citizens' mail in (the SMTP listener, `civicdesk smtpd`, and IMAP
+polling of a mailbox, `imap_polling`), replies out.
 
 Inbound payloads are messages exactly as received (`message/rfc822`), with the envelope and the
 account's attachment limits beside them (see `envelope`); `reading.read_email` turns them into
@@ -14,8 +15,14 @@ from datetime import UTC, datetime
 from civicdesk.channels.adapters.email.composing import compose, new_token
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
+from civicdesk.channels.adapters.email.imap_polling import poll_mailbox
 from civicdesk.channels.adapters.email.listener import SmtpListener
-from civicdesk.channels.adapters.email.reading import read_email, thread_key_prefix
+from civicdesk.channels.adapters.email.reading import (
+    parse_bytes,
+    provider_id,
+    read_email,
+    thread_key_prefix,
+)
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
 from civicdesk.channels.contracts import (
     ChannelAdapter,
@@ -25,6 +32,7 @@ from civicdesk.channels.contracts import (
     Listener,
     ListenerIntake,
     OutgoingMessage,
+    PollIntake,
     RawPayload,
 )
 
@@ -34,6 +42,8 @@ class EmailAdapter(ChannelAdapter):
     label = "Email"
     config_schema = EmailConfig
     recipient_kinds = ("email",)
+    # Accounts with an IMAP server are polled (besides the SMTP listener, or instead of it).
+    polls = True
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         return read_email(
@@ -42,6 +52,15 @@ class EmailAdapter(ChannelAdapter):
             envelope=Envelope.from_headers(payload.headers),
             attachment_limits=AttachmentLimits.from_headers(payload.headers),
         )
+
+    def unread_payload_id(self, payload: RawPayload) -> str | None:
+        return provider_id(parse_bytes(payload.body), payload.body)
+
+    def polls_account(self, config: EmailConfig) -> bool:
+        return config.polls_imap
+
+    def poll_into(self, config: EmailConfig, cursor: str, intake: PollIntake) -> None:
+        poll_mailbox(config, cursor, intake)
 
     def own_identities(self, config: EmailConfig) -> tuple[str, ...]:
         return config.identities()

@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -175,7 +176,9 @@ class Dovecot:
         session = self.client()
         try:
             session.create(folder)  # "already exists" for INBOX: harmless
-            status, data = session.append(folder, flags or None, None, raw)
+            # typeshed has append returning str; imaplib returns (status, data).
+            answer: Any = session.append(folder, flags, "", raw)
+            status, data = answer
             if status != "OK":
                 raise RuntimeError(f"APPEND failed: {data!r}")
             answer = (data[0] or b"").decode()

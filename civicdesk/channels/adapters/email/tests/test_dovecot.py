@@ -37,8 +37,12 @@ def test_a_bearer_token_is_checked_at_the_token_endpoint() -> None:
         for token, expected in (("good", "OK"), ("bad", "NO")):
             with imaplib.IMAP4("127.0.0.1", server.port) as session:
                 sasl = f"user={server.username}\x01auth=Bearer {token}\x01\x01".encode()
+
+                def answer(challenge: bytes, sasl: bytes = sasl) -> bytes:
+                    return sasl
+
                 try:
-                    status = session.authenticate("XOAUTH2", lambda _: sasl)[0]
+                    status = session.authenticate("XOAUTH2", answer)[0]
                 except imaplib.IMAP4.error:
                     status = "NO"
                 assert status == expected
