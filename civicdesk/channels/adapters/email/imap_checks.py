@@ -12,10 +12,10 @@ import imaplib
 import logging
 import socket
 import ssl
-from contextlib import suppress
 
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.imap_session import (
+    close,
     connect,
     quoted,
     server_text,
@@ -212,8 +212,7 @@ def imap_connection_checks(config: EmailConfig) -> tuple[ConnectionCheck, ...]:
             if checks[-1].ok:
                 checks.append(_folder(session, config))
         finally:
-            with suppress(OSError, imaplib.IMAP4.error):
-                session.logout()
+            close(session)
     except Exception as exc:  # never past the boundary: say it as the last step
         logger.exception("IMAP connection check of %s failed unexpectedly", config.imap_host)
         failed = checks[-1].step if checks and not checks[-1].ok else "IMAP"

@@ -112,8 +112,16 @@ def imap_session(config: EmailConfig) -> Iterator[imaplib.IMAP4]:
     except (OSError, imaplib.IMAP4.abort) as exc:
         raise ImapError(describe(exc, config)) from exc
     finally:
-        with suppress(OSError, imaplib.IMAP4.error):
-            session.logout()
+        close(session)
+
+
+def close(session: imaplib.IMAP4) -> None:
+    """Log out, and close the socket even when LOGOUT cannot be sent (a lost connection:
+    imaplib then leaves it open)."""
+    with suppress(OSError, imaplib.IMAP4.error):
+        session.logout()
+    with suppress(OSError):
+        session.shutdown()
 
 
 def server_text(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -32,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,17 @@ def _users() -> tuple[str, str, str, str]:
     internal = "dovecot" if _user_exists("dovecot") else "nobody"
     login = "dovenull" if _user_exists("dovenull") else "nobody"
     return internal, login, str(nobody.pw_uid), str(nobody.pw_gid)
+
+
+def _children(pid: int) -> list[int]:
+    """The ids of the processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, IndexError, ValueError):
+            # "pid (name) state ppid ...": the name may hold spaces, so split after it.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def _user_exists(name: str) -> bool:
@@ -142,7 +155,13 @@ class Dovecot:
         process, self._process = self._process, None
         if process is None:
             return
+        # Dovecot's master leaves running sessions to end on their own; a server that goes
+        # away ends them too: its children are stopped with it.
+        children = _children(process.pid)
         process.terminate()
+        for pid in children:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
