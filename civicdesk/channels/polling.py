@@ -147,21 +147,24 @@ def poll_account(
     return AccountPoll(progress=intake.progress, error=error)
 
 
+def is_polled(account: ChannelAccount) -> bool:
+    """Whether `account` is polled: of a kind that polls, and said so by its adapter (an
+    email account with an IMAP server). Costs one decryption."""
+    adapter = registry.adapter_for(account.kind)
+    if not adapter.polls:
+        return False
+    try:
+        return adapter.polls_account(account_config(adapter=adapter, account=account))
+    except Exception:
+        logger.exception("Settings of %s account %s unreadable", account.kind, account.pk)
+        return True  # polled, so that the error shows on the account
+
+
 def polled_accounts() -> list[ChannelAccount]:
-    """The active accounts that are polled: of a kind that polls, and said so by its adapter
-    (an email account with an IMAP server). Costs one query and one decryption per account."""
+    """The active accounts that are polled (`is_polled`); one query."""
     kinds = [kind for kind, adapter in registry.adapters().items() if adapter.polls]
-    found = []
-    for account in ChannelAccount.objects.filter(is_active=True, kind__in=kinds):
-        adapter = registry.adapter_for(account.kind)
-        try:
-            polled = adapter.polls_account(account_config(adapter=adapter, account=account))
-        except Exception:
-            logger.exception("Settings of %s account %s unreadable", account.kind, account.pk)
-            polled = True  # polled, so that the error shows on the account
-        if polled:
-            found.append(account)
-    return found
+    accounts = ChannelAccount.objects.filter(is_active=True, kind__in=kinds)
+    return [account for account in accounts if is_polled(account)]
 
 
 def poll_accounts() -> PollReport:

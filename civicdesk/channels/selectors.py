@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -271,6 +272,27 @@ def thread_of_reply(
 
 def channel_account(account_id: int) -> ChannelAccount | None:
     return ChannelAccount.objects.filter(pk=account_id).first()
+
+
+def account_is_polled(account: ChannelAccount) -> bool:
+    """Whether the account is polled (an email account with an IMAP server)."""
+    from civicdesk.channels.polling import is_polled
+
+    return is_polled(account)
+
+
+def account_by_name_or_uuid(*, kind: str, value: str) -> ChannelAccount | None:
+    """The `kind` account called `value` (exactly, then ignoring case), or whose uuid it is."""
+    accounts = ChannelAccount.objects.filter(kind=kind)
+    try:
+        by_uuid = accounts.filter(uuid=uuid.UUID(value.strip())).first()
+    except ValueError:
+        by_uuid = None
+    return (
+        by_uuid
+        or accounts.filter(name=value).first()
+        or accounts.filter(name__iexact=value.strip()).first()
+    )
 
 
 # --- Acknowledged payloads, for the sender to follow -----------------------------------------

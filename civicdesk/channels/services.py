@@ -49,7 +49,12 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
-from civicdesk.channels.polling import AccountPoll, PollReport, poll_account, poll_accounts
+from civicdesk.channels.polling import (
+    AccountPoll,
+    PollReport,
+    poll_account,
+    poll_accounts,
+)
 from civicdesk.channels.registry import BatchItem, InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound

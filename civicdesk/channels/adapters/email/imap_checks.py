@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import socket
 import ssl
 
@@ -31,6 +32,8 @@ TCP = "TCP connection"
 TLS = "TLS handshake"
 SIGN_IN = "Sign-in"
 FOLDER = "Folder"
+# A LIST answer: (\HasNoChildren) "." INBOX  or  (\HasNoChildren) "/" "Sent Items"
+_LIST_ITEM = re.compile(r'^\([^)]*\) (?:"(?:[^"\\]|\\.)*"|NIL) (.+)$')
 
 
 def _lookup(config: EmailConfig) -> ConnectionCheck:
@@ -165,9 +168,11 @@ def _folders(session: imaplib.IMAP4) -> list[str]:
     status, data = session.list()
     names = []
     for item in data if status == "OK" else []:
-        if isinstance(item, bytes):
-            # (\HasNoChildren) "." "INBOX"  -> INBOX
-            names.append(item.decode("utf-8", "replace").rsplit(' "', 1)[-1].strip('"'))
+        match = (
+            _LIST_ITEM.match(item.decode("utf-8", "replace")) if isinstance(item, bytes) else None
+        )
+        if match:
+            names.append(match.group(1).strip('"'))
     return names
 
 
