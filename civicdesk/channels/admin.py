@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from civicdesk.channels import services
+from civicdesk.channels import selectors, services
 from civicdesk.channels.account_forms import ChannelAccountForm
 from civicdesk.channels.models import (
     ChannelAccount,
@@ -24,7 +24,7 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
     """
 
     form = ChannelAccountForm
-    list_display = ["kind", "name", "is_active", "rejected_webhooks", "last_polled_at"]
+    list_display = ["kind", "name", "is_active", "rejected_webhooks", "last_polled_at", "catch_up"]
     list_filter = ["kind", "is_active"]
     readonly_fields = [
         "uuid",
@@ -33,7 +33,12 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
         "last_rejected_reason",
         "last_polled_at",
         "last_poll_error",
+        "catch_up",
     ]
+
+    @admin.display(description="Catch-up (last poll)")
+    def catch_up(self, obj: ChannelAccount) -> str:
+        return selectors.poll_progress_text(obj)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -15,6 +15,7 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.core.clock import now
 
 # The states a payload goes through, for the interfaces that show them to its sender.
 __all__ = ["PayloadStatus"]
@@ -279,6 +280,25 @@ def account_is_polled(account: ChannelAccount) -> bool:
     from civicdesk.channels.polling import is_polled
 
     return is_polled(account)
+
+
+def poll_progress_text(account: ChannelAccount) -> str:
+    """How far the account's latest poll came, for the admin: "" for an account never polled.
+    (Administrators' pages are in English only, like the rest of the admin's own text.)"""
+    progress = account.poll_progress or {}
+    if not progress:
+        return ""
+    fetched, stored = int(progress.get("fetched") or 0), int(progress.get("stored") or 0)
+    waiting = progress.get("waiting")
+    text = f"{fetched} fetched ({stored} new)"
+    if waiting:
+        text += f", {waiting} still waiting"
+    elif waiting == 0:
+        text += ", none waiting"
+    if not progress.get("done"):
+        running = account.poll_lease_until is not None and account.poll_lease_until > now()
+        text += " — in progress" if running else " — stopped (see the error)"
+    return text
 
 
 def account_by_name_or_uuid(*, kind: str, value: str) -> ChannelAccount | None:

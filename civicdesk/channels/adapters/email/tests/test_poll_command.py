@@ -66,3 +66,19 @@ def test_unknown_and_smtp_only_accounts_are_refused(riverton: Any) -> None:
     with pytest.raises(CommandError, match="has no IMAP server to poll"):
         run("poll", "Listener only")
     assert InboundPayload.objects.count() == 0
+
+
+def test_the_admin_shows_how_far_the_catch_up_came(
+    riverton: Any, dovecot_server: Dovecot, client: Any
+) -> None:
+    for number in range(3):
+        dovecot_server.append(letter(number))
+    account = imap_account(dovecot_server)
+    run("poll", "Help desk (IMAP)")
+    client.force_login(riverton.admin)
+    page = client.get(f"/admin/contact_channels/channelaccount/{account.pk}/change/")
+    assert page.status_code == 200
+    assert b"Catch-up (last poll)" in page.content
+    assert b"3 fetched (3 new), none waiting" in page.content
+    listing = client.get("/admin/contact_channels/channelaccount/")
+    assert b"3 fetched (3 new), none waiting" in listing.content
