@@ -137,6 +137,15 @@ def poll_account(
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         logger.warning("Polling %s account %s failed: %s", account.kind, account.pk, error)
+    except BaseException:
+        # Ctrl+C, a process told to stop: give the account back now, not when the lease ends.
+        _finish(account, intake, error="The poll was interrupted; the next poll goes on.")
+        raise
+    _finish(account, intake, error=error)
+    return AccountPoll(progress=intake.progress, error=error)
+
+
+def _finish(account: ChannelAccount, intake: _Intake, *, error: str) -> None:
     ChannelAccount.objects.filter(pk=account.pk, poll_lease_until=intake.lease).update(
         last_polled_at=now(),
         last_poll_error=error,
@@ -144,7 +153,6 @@ def poll_account(
         poll_lease_until=None,
         updated_at=now(),
     )
-    return AccountPoll(progress=intake.progress, error=error)
 
 
 def is_polled(account: ChannelAccount) -> bool:

@@ -41,7 +41,7 @@ class MailboxAdapter(ChannelAdapter):
     polls = True
     config_schema = MailboxConfig
     inbox: ClassVar[list[dict[str, str]]] = []
-    fail_with: ClassVar[Exception | None] = None
+    fail_with: ClassVar[BaseException | None] = None
     cursors_seen: ClassVar[list[str]] = []
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
@@ -173,3 +173,14 @@ def test_a_failed_poll_shows_where_it_stopped(riverton: Any, mailbox: ChannelAcc
     assert result.error == "ConnectionError: mailbox unreachable"
     mailbox.refresh_from_db()
     assert poll_progress_text(mailbox) == "0 fetched (0 new) — stopped (see the error)"
+
+
+def test_an_interrupted_poll_gives_the_account_back(riverton: Any, mailbox: ChannelAccount) -> None:
+    MailboxAdapter.fail_with = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        poll_account(account=mailbox)
+    mailbox.refresh_from_db()
+    assert mailbox.poll_lease_until is None
+    assert mailbox.last_poll_error == "The poll was interrupted; the next poll goes on."
+    MailboxAdapter.fail_with = None
+    assert poll_account(account=mailbox).progress.stored == 2
