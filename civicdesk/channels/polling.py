@@ -50,6 +50,10 @@ class AccountPoll:
     busy: bool = False
 
 
+class PollLeaseLost(Exception):
+    """The poll's lease on its account ran out and another poller took the account."""
+
+
 class _Intake:
     """The PollIntake of one poll: stores through the framework, saves checkpoints."""
 
@@ -80,12 +84,18 @@ class _Intake:
     def checkpoint(self, cursor: str, *, waiting: int | None = None) -> PollProgress:
         self.progress = replace(self.progress, waiting=waiting)
         renewed = now() + POLL_LEASE
-        ChannelAccount.objects.filter(pk=self.account.pk, poll_lease_until=self.lease).update(
+        saved = ChannelAccount.objects.filter(
+            pk=self.account.pk, poll_lease_until=self.lease
+        ).update(
             poll_cursor=cursor,
             poll_progress=_progress_json(self.progress, done=False),
             poll_lease_until=renewed,
             last_polled_at=now(),
         )
+        if not saved:
+            # Our lease ran out and another poller holds the account: it goes on from the
+            # last checkpoint; this poll stops (what it stored stays, held once).
+            raise PollLeaseLost("another poll took the account over; this one stopped")
         self.lease = renewed
         self.account.poll_cursor = cursor
         if self.on_progress is not None:

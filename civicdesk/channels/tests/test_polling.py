@@ -184,3 +184,19 @@ def test_an_interrupted_poll_gives_the_account_back(riverton: Any, mailbox: Chan
     assert mailbox.last_poll_error == "The poll was interrupted; the next poll goes on."
     MailboxAdapter.fail_with = None
     assert poll_account(account=mailbox).progress.stored == 2
+
+
+def test_a_poll_whose_account_was_taken_over_stops(riverton: Any, mailbox: ChannelAccount) -> None:
+    class Intruder(MailboxAdapter):
+        def poll_into(self, config: Any, cursor: str, intake: Any) -> None:
+            intake.store(RawPayload(body=json.dumps(self.inbox[0]).encode()))
+            # Meanwhile our lease ran out and another poller took the account.
+            ChannelAccount.objects.filter(pk=mailbox.pk).update(poll_lease_until=now() + POLL_LEASE)
+            intake.checkpoint("1")
+
+    with registry.override_adapters(Intruder):
+        result = poll_account(account=mailbox)
+    assert result.error == ("PollLeaseLost: another poll took the account over; this one stopped")
+    mailbox.refresh_from_db()
+    assert mailbox.poll_cursor == ""  # the other poller's to move
+    assert InboundPayload.objects.count() == 1
