@@ -123,7 +123,11 @@ class Dovecot:
     # --- life cycle -------------------------------------------------------------------------
 
     def __enter__(self) -> Dovecot:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
