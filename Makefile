@@ -11,7 +11,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 endif
 
-.PHONY: run setup test lint types contracts migrations-check unit-sqlite unit-postgres browser-deps messages demo clean
+.PHONY: run setup test lint types contracts migrations-check unit-sqlite unit-postgres browser-deps imap-deps messages demo clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ demo: setup
 browser-deps:
 	@scripts/ensure-browser
 
+# The IMAP tests start Debian's Dovecot on loopback (skipped without it, except in CI).
+imap-deps:
+	@scripts/ensure-dovecot
+
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -46,10 +50,10 @@ contracts: setup
 migrations-check: setup
 	env -u DATABASE_URL $(BIN)/civicdesk makemigrations --check --dry-run
 
-unit-sqlite: setup browser-deps
+unit-sqlite: setup browser-deps imap-deps
 	env -u DATABASE_URL $(BIN)/pytest
 
-unit-postgres: setup
+unit-postgres: setup imap-deps
 	@if [ -n "$(DATABASE_URL)" ]; then \
 		echo "== PostgreSQL: $(DATABASE_URL)"; \
 		DATABASE_URL="$(DATABASE_URL)" $(BIN)/pytest -m "not browser"; \

@@ -35,7 +35,10 @@ def _field_for(name: str, info: Any, *, secret: bool, has_value: bool) -> forms.
     required = info.is_required() and annotation is not bool
     if typing.get_origin(annotation) is typing.Literal:
         choices = [(value, value) for value in typing.get_args(annotation)]
-        return forms.ChoiceField(label=label, choices=choices, required=True, help_text=help_text)
+        # A choice with a default may be left out: the schema's default then applies.
+        return forms.ChoiceField(
+            label=label, choices=choices, required=info.is_required(), help_text=help_text
+        )
     field_class = _FIELDS.get(annotation, LinesField if _is_list(annotation) else forms.CharField)
     return field_class(label=label, required=required, help_text=help_text)
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from civicdesk.channels import services
+from civicdesk.channels import selectors, services
 from civicdesk.channels.account_forms import ChannelAccountForm
 from civicdesk.channels.accounts import check_account_connection
 from civicdesk.channels.models import (
@@ -32,7 +32,7 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
     """
 
     form = ChannelAccountForm
-    list_display = ["kind", "name", "is_active", "rejected_webhooks", "last_polled_at"]
+    list_display = ["kind", "name", "is_active", "rejected_webhooks", "last_polled_at", "catch_up"]
     list_filter = ["kind", "is_active"]
     readonly_fields = [
         "uuid",
@@ -41,6 +41,7 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
         "last_rejected_reason",
         "last_polled_at",
         "last_poll_error",
+        "catch_up",
     ]
     actions = ["test_connections"]
 
@@ -80,6 +81,10 @@ class ChannelAccountAdmin(admin.ModelAdmin[ChannelAccount]):
         for check in checks:
             level = messages.SUCCESS if check.ok else messages.ERROR
             self.message_user(request, f"{prefix}{check.step}: {check.detail}", level)
+
+    @admin.display(description="Catch-up (last poll)")
+    def catch_up(self, obj: ChannelAccount) -> str:
+        return selectors.poll_progress_text(obj)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

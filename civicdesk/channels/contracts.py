@@ -275,6 +275,33 @@ class PollResult:
 
 
 @dataclass(frozen=True)
+class PollProgress:
+    """How far one poll of an account has come: payloads handed to the framework so far
+    (`fetched`; `stored` of them new, the rest already held), and how many wait on the
+    provider's side still (None: the provider does not say)."""
+
+    fetched: int = 0
+    stored: int = 0
+    waiting: int | None = None
+
+
+class PollIntake(Protocol):
+    """The framework's side of a poll (`ChannelAdapter.poll_into`): a durable store, and a
+    checkpoint that saves where the next poll resumes. The adapter stores every payload
+    before it acts on the provider's side (marks a message read, moves it) and checkpoints
+    only a cursor whose payloads are all stored: a poll that dies anywhere loses nothing, and
+    what it fetched again is recognised as already held."""
+
+    def store(self, raw: RawPayload) -> ListenerVerdict:
+        """Store `raw` (committed when this returns); raises on a storage fault."""
+        ...
+
+    def checkpoint(self, cursor: str, *, waiting: int | None = None) -> PollProgress:
+        """Save `cursor` (and how many payloads still wait, when known); the progress so far."""
+        ...
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     """One step of testing an account's connection to its provider (name lookup, TLS, sign-in,
     a folder), said in plain words for the administrator: what was tried, whether it worked,
@@ -339,7 +366,8 @@ class ChannelAdapter(ABC):
     # typed, unverified (throttling by it would let anyone delay someone else's requests),
     # authenticated integrations, the staff console.
     rate_limited: ClassVar[bool] = True
-    # Whether accounts of this kind are polled (`poll`) rather than pushed to by webhook.
+    # Whether accounts of this kind may be polled (`poll` / `poll_into`) rather than pushed
+    # to; which of them are is `polls_account`'s to say (email: those with an IMAP server).
     polls: ClassVar[bool] = False
     # Whether this channel can send at all yet (a channel may receive before its sending is
     # built): replies never take a route through a channel that cannot send.
@@ -398,13 +426,34 @@ class ChannelAdapter(ABC):
 
     def check_connection(self, config: Any) -> tuple[ConnectionCheck, ...]:
         """Try the account's connections (the admin's "test connection"), one step after the
-        other, stopping at the first that fails. Reports problems as checks, never raises.
-        Default: nothing to try."""
+        other, stopping at the first that fails (in each connection, for an account with more
+        than one). Reports problems as checks, never raises. Default: nothing to try."""
         return ()
+
+    def polls_account(self, config: Any) -> bool:
+        """Whether this account is polled (only asked where `polls` is set). Default: all are."""
+        return self.polls
 
     def poll(self, config: Any, cursor: str) -> PollResult:
         """Fetch what arrived since `cursor` (adapters with `polls = True`)."""
         raise NotImplementedError(f"{self.kind} is not a polled channel")
+
+    def poll_into(self, config: Any, cursor: str, intake: PollIntake) -> None:
+        """Fetch what arrived since `cursor` into `intake`, checkpointing as it goes. Override
+        to fetch in batches, or to act on the provider's side once payloads are stored (an
+        IMAP mailbox's flags). Raise on a fault (connection, sign-in): the framework records it
+        on the account and the next poll resumes from the last checkpoint. Default: one
+        `poll`, every payload stored, then its cursor saved."""
+        result = self.poll(config, cursor)
+        for raw in result.payloads:
+            intake.store(raw)
+        intake.checkpoint(result.cursor)
+
+    def unread_payload_id(self, payload: RawPayload) -> str | None:
+        """The provider id of a payload `parse_inbound` could not read, when its bytes still
+        name it (email: the Message-ID and a digest of the content), so that the same broken
+        payload fetched again is recognised as held. None: only a parse knows it."""
+        return None
 
     def provider_id_prefix(self, message_id: str) -> str:
         """Where a provider id carries more than the message's own id (email: the Message-ID

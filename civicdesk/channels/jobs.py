@@ -29,7 +29,8 @@ def forget_replay_keys() -> None:
 
 @periodic_job(every=timedelta(minutes=1), name="channels.poll")
 def poll_channel_accounts() -> None:
-    """Fetch what arrived on every polled channel account."""
+    """Fetch what arrived on every polled channel account (email accounts with an IMAP server
+    among them); one that is still being polled (a catch-up) is left to its poller."""
     poll_accounts()
 
 

@@ -30,6 +30,12 @@ class ChannelAccount(TimeStampedModel):
     poll_cursor = models.TextField(blank=True, editable=False)
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_poll_error = models.TextField(blank=True, editable=False)
+    # How far the latest poll came (contracts.PollProgress as JSON, with `at` and `done`): a
+    # mailbox caught up in batches shows here how much was imported and how much still waits.
+    poll_progress = models.JSONField(default=dict, blank=True, editable=False)
+    # One poller at a time per account (the scheduler's job, `civicdesk email poll`): who
+    # polls holds the account until then, renewing at every checkpoint (channels.polling).
+    poll_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["kind", "name"]

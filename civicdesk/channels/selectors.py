@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
+from civicdesk.core.clock import now
 from civicdesk.core.memo import remembered
 
 # The states a payload goes through, for the interfaces that show them to its sender.
@@ -325,6 +327,46 @@ def default_account_id(kind: str) -> int | None:
 
 def channel_account(account_id: int) -> ChannelAccount | None:
     return ChannelAccount.objects.filter(pk=account_id).first()
+
+
+def account_is_polled(account: ChannelAccount) -> bool:
+    """Whether the account is polled (an email account with an IMAP server)."""
+    from civicdesk.channels.polling import is_polled
+
+    return is_polled(account)
+
+
+def poll_progress_text(account: ChannelAccount) -> str:
+    """How far the account's latest poll came, for the admin: "" for an account never polled.
+    (Administrators' pages are in English only, like the rest of the admin's own text.)"""
+    progress = account.poll_progress or {}
+    if not progress:
+        return ""
+    fetched, stored = int(progress.get("fetched") or 0), int(progress.get("stored") or 0)
+    waiting = progress.get("waiting")
+    text = f"{fetched} fetched ({stored} new)"
+    if waiting:
+        text += f", {waiting} still waiting"
+    elif waiting == 0:
+        text += ", none waiting"
+    if not progress.get("done"):
+        running = account.poll_lease_until is not None and account.poll_lease_until > now()
+        text += " — in progress" if running else " — stopped (see the error)"
+    return text
+
+
+def account_by_name_or_uuid(*, kind: str, value: str) -> ChannelAccount | None:
+    """The `kind` account called `value` (exactly, then ignoring case), or whose uuid it is."""
+    accounts = ChannelAccount.objects.filter(kind=kind)
+    try:
+        by_uuid = accounts.filter(uuid=uuid.UUID(value.strip())).first()
+    except ValueError:
+        by_uuid = None
+    return (
+        by_uuid
+        or accounts.filter(name=value).first()
+        or accounts.filter(name__iexact=value.strip()).first()
+    )
 
 
 # --- Acknowledged payloads, for the sender to follow -----------------------------------------

@@ -49,7 +49,12 @@ from civicdesk.channels.models import (
     OutboundDelivery,
     PayloadStatus,
 )
-from civicdesk.channels.polling import PollReport, poll_accounts
+from civicdesk.channels.polling import (
+    AccountPoll,
+    PollReport,
+    poll_account,
+    poll_accounts,
+)
 from civicdesk.channels.registry import BatchItem, InboundOutcome
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
@@ -60,6 +65,7 @@ from civicdesk.realtime.publish import publish
 # Outbound lives in channels.delivery; callers import it from here.
 __all__ = [
     "Acceptance",
+    "AccountPoll",
     "BatchItem",
     "InboundOutcome",
     "PollReport",
@@ -69,6 +75,7 @@ __all__ = [
     "attempt_delivery",
     "ensure_account",
     "parse_stored_payload",
+    "poll_account",
     "poll_accounts",
     "process_payload",
     "process_waiting",
@@ -223,7 +230,8 @@ def accept_inbound(
         adapter.verify(raw, config)
     message, carries_message, parse_error = _parse(adapter, raw)
     # Stored as text: PostgreSQL refuses a NUL, which would leave the payload unstored.
-    provider_id = guards.storable_text(message.provider_message_id or "") if message else None
+    known_id = message.provider_message_id if message else _unread_payload_id(adapter, raw)
+    provider_id = guards.storable_text(known_id or "") if known_id else None
     body_digest = idempotency.body_digest(raw)
     status, error = _admission(message, parse_error, adapter=adapter, config=config)
     names_case = bool(message and (message.case_reference or message.reply_token_digest))
@@ -327,6 +335,16 @@ def _parse(adapter: ChannelAdapter, raw: RawPayload) -> tuple[InboundMessage | N
     except Exception as exc:
         logger.exception("Adapter %s could not read a payload", adapter.kind)
         return None, True, f"Invalid payload: could not be read ({exc!r})"
+
+
+def _unread_payload_id(adapter: ChannelAdapter, raw: RawPayload) -> str | None:
+    """The id of a payload the adapter could not read, if its bytes name it (never raises: the
+    payload is stored whatever happens here)."""
+    try:
+        return adapter.unread_payload_id(raw)
+    except Exception:
+        logger.exception("Adapter %s could not name an unreadable payload", adapter.kind)
+        return None
 
 
 def _enqueue_processing(payload_id: int) -> None:

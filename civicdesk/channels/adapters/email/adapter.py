@@ -1,4 +1,5 @@
-"""The email channel: citizens' mail in (the SMTP listener, `civicdesk smtpd`), replies out.
+"""The email channel: citizens' mail in (the SMTP listener, `civicdesk smtpd`, and IMAP
+polling of a mailbox, `imap_polling`), replies out.
 
 Inbound payloads are messages exactly as received (`message/rfc822`), with the envelope and the
 account's attachment limits beside them (see `envelope`); `reading.read_email` turns them into
@@ -9,6 +10,7 @@ Message-ID, by which the citizen's answer finds the case again.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from civicdesk.channels.adapters.email.bounces import may_be_bounce, read_bounce
@@ -16,10 +18,13 @@ from civicdesk.channels.adapters.email.composing import compose, new_token, repl
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.connection_checks import smtp_connection_checks
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
+from civicdesk.channels.adapters.email.imap_checks import imap_connection_checks
+from civicdesk.channels.adapters.email.imap_polling import poll_mailbox
 from civicdesk.channels.adapters.email.listener import SmtpListener
 from civicdesk.channels.adapters.email.reading import (
     parse_bytes,
     parse_head,
+    provider_id,
     read_email,
     thread_key_prefix,
 )
@@ -34,6 +39,7 @@ from civicdesk.channels.contracts import (
     Listener,
     ListenerIntake,
     OutgoingMessage,
+    PollIntake,
     RawPayload,
 )
 
@@ -43,6 +49,8 @@ class EmailAdapter(ChannelAdapter):
     label = "Email"
     config_schema = EmailConfig
     recipient_kinds = ("email",)
+    # Accounts with an IMAP server are polled (besides the SMTP listener, or instead of it).
+    polls = True
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         return read_email(
@@ -64,6 +72,15 @@ class EmailAdapter(ChannelAdapter):
             return ()
         return read_bounce(message, envelope=envelope)
 
+    def unread_payload_id(self, payload: RawPayload) -> str | None:
+        return provider_id(parse_bytes(payload.body), payload.body)
+
+    def polls_account(self, config: EmailConfig) -> bool:
+        return config.polls_imap
+
+    def poll_into(self, config: EmailConfig, cursor: str, intake: PollIntake) -> None:
+        poll_mailbox(config, cursor, intake)
+
     def own_identities(self, config: EmailConfig) -> tuple[str, ...]:
         return config.identities()
 
@@ -71,8 +88,19 @@ class EmailAdapter(ChannelAdapter):
         return thread_key_prefix(message_id)
 
     def check_connection(self, config: EmailConfig) -> tuple[ConnectionCheck, ...]:
-        # Sending only for now; mailbox (IMAP) checks join them when polling is configured.
-        return smtp_connection_checks(config)
+        """Sending (SMTP or the outbox folder), then, for an account that polls a mailbox,
+        the mailbox (IMAP), each side stopping at its first failing step; the steps are named
+        by their side when there are both."""
+        sending = smtp_connection_checks(config)
+        if not config.polls_imap:
+            return sending
+        return (
+            *(replace(check, step=f"Sending, {check.step.lower()}") for check in sending),
+            *(
+                replace(check, step=f"Mailbox, {check.step.lower()}")
+                for check in imap_connection_checks(config)
+            ),
+        )
 
     def listener(self, *, host: str, port: int, intake: ListenerIntake) -> Listener:
         return SmtpListener(host=host, port=port, intake=intake)
