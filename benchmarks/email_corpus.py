@@ -150,7 +150,7 @@ def thread_replies(
     started = datetime(2026, 11, 9, 8, 0, tzinfo=UTC)
     replies = []
     for first in firsts:
-        original = _subject_of(first.data)
+        original = subject_of(first.data)
         ack = acknowledgements.get(first.thread) or Acknowledgement(first.message_id, original)
         for r in range(1, per_thread + 1):
             style = REPLY_STYLES[rng.randrange(len(REPLY_STYLES))]
@@ -230,7 +230,7 @@ def _message(
     return _crlf(message.as_bytes())
 
 
-def _subject_of(data: bytes) -> str:
+def subject_of(data: bytes) -> str:
     message = email.message_from_bytes(data, policy=email.policy.default)
     return str(message.get("Subject", ""))
 

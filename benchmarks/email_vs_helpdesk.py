@@ -44,10 +44,12 @@ import helpdesk_peer
 from email_corpus import (
     HELP,
     REPLY_STYLES,
+    Acknowledgement,
     Letter,
     ThreadMessage,
     acknowledgements_in,
     first_messages,
+    subject_of,
     thread_replies,
 )
 from email_ingest import seed_account, send_all, wait_for_smtp
@@ -271,6 +273,23 @@ def civicdesk_landed(messages: list[ThreadMessage]) -> tuple[dict[str, str], int
     return landed, Case.objects.count()
 
 
+ACKS_NOTE = (
+    "CivicDesk sent no acknowledgement on this branch: its replies answer the citizen's first "
+    "message, with the case reference in the subject as CivicDesk's mail carries it"
+)
+
+
+def standing_in_acknowledgements(firsts: list[ThreadMessage]) -> dict[int, Acknowledgement]:
+    landed, _ = civicdesk_landed(firsts)
+    return {
+        first.thread: Acknowledgement(
+            first.message_id, f"[{landed[first.message_id]}] {subject_of(first.data)}"
+        )
+        for first in firsts
+        if first.message_id in landed
+    }
+
+
 def run_civicdesk(args: argparse.Namespace, firsts: list[ThreadMessage]) -> dict[str, Any]:
     with fresh_database(
         args.database, postgres_url=args.postgres_url, task_backend="database"
@@ -298,6 +317,13 @@ def run_civicdesk(args: argparse.Namespace, firsts: list[ThreadMessage]) -> dict
             first_seconds = time.perf_counter() - started
             sent = wait_acknowledged(db.var_dir / "mail-outbox", len(firsts))
             acks = acknowledgements_in(sent, firsts)
+            acks_sent = len(acks)
+            if not acks:
+                # None sent on this branch: a reply then answers the citizen's own first
+                # message, with the case's reference in the subject as CivicDesk's own mail
+                # carries it ("[RIV-2026-000001] ..."), which an agent's reply would have given.
+                acks = standing_in_acknowledgements(firsts)
+                note = "; ".join(filter(None, [note, ACKS_NOTE]))
             replies = thread_replies(firsts, acks, per_thread=args.replies)
             started = time.perf_counter()
             deliver(replies)
@@ -312,7 +338,7 @@ def run_civicdesk(args: argparse.Namespace, firsts: list[ThreadMessage]) -> dict
             "startup": 0.0,
             "runs": 2,
             "messages": len(firsts) + len(replies),
-            "acks": len(acks),
+            "acks": acks_sent,
             "cases": cases,
             "table": table,
             "lost": lost,
@@ -351,7 +377,7 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     for result in results:
         print(
             f"  {result['label'].split(',')[0]}: {result['cases']} cases/tickets for "
-            f"{threads} threads; {result['acks']} acknowledgements found; "
+            f"{threads} threads; {result['acks']} acknowledgements sent; "
             f"{result['lost']} replies not imported; {result['left']} left in the mailbox"
         )
         if result.get("note"):
