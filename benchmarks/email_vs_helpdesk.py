@@ -356,15 +356,15 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
         f"\n{threads} threads: {threads} first messages + {threads * args.replies} replies "
         f"({args.replies} per thread)"
     )
-    print(f"{'system':<62}{'msg/s':>8}{'w/o start-up':>14}{'threaded right':>16}")
+    print(f"{'system':<78}{'msg/s':>7}{'w/o start-up':>14}{'threaded right':>20}")
     for result in results:
         rate = result["messages"] / result["seconds"]
         busy = result["seconds"] - result["runs"] * result["startup"]
         net = f"{result['messages'] / busy:.0f}" if result["startup"] else "-"
         right, of = share(result["table"])
         print(
-            f"{result['label']:<62}{rate:>8.0f}{net:>14}"
-            f"{f'{right}/{of} = {right / max(of, 1):.0%}':>16}"
+            f"{result['label']:<78}{rate:>7.0f}{net:>14}"
+            f"{f'{right}/{of} = {right / max(of, 1):.0%}':>20}"
         )
     print(f"\nthreaded right, by the client's reply style ({', '.join(REPLY_STYLES)}):")
     for result in results:
