@@ -70,6 +70,10 @@ def _opens_its_own_case(item: BatchItem) -> bool:
         or message.participants
     ):
         return False
+    # A reply (an email's In-Reply-To/References, or the token of the reply address it was
+    # sent to) may join the case it answers: the one-by-one handler decides.
+    if message.in_reply_to_ids or message.reply_address_token:
+        return False
     return bool(item.reference) or not may_thread(message)
 
 

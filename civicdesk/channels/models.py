@@ -117,6 +117,13 @@ class InboundPayload(TimeStampedModel):
                 condition=Q(status__in=["received", "processing"]),
                 name="inbound_payload_waiting",
             ),
+            # The per-sender rate limit (channels.guards): a sender's payloads in the window.
+            # Without it SQLite, which keeps no statistics, chose the index on `channel` and
+            # read every payload of the channel for each message that arrived.
+            models.Index(
+                fields=["channel", "sender_identity", "created_at"],
+                name="inbound_payload_sender_recent",
+            ),
         ]
         # Providers number messages per bot, page or number, so a provider id is unique per
         # account; payloads without an account (portal, API, console) are unique per channel

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from civicdesk.cases.events import MessageReceived
 from civicdesk.cases.models import Case, CaseEvent
 from civicdesk.channels import registry
 from civicdesk.channels.contracts import RawPayload
@@ -195,3 +196,42 @@ def test_a_new_email_copied_to_others_keeps_its_participants_in_a_batch(
     assert list(CaseParticipant.objects.filter(case=case).values_list("value", flat=True)) == [
         "bo@mail.example"
     ]
+
+
+def _email(message_id: str, body: str, **headers: str) -> RawPayload:
+    lines = [
+        "From: Ann Lee <ann.lee@example.org>",
+        "To: help@riverton.example",
+        "Subject: Lamp out on Elm Avenue",
+        f"Message-ID: <{message_id}>",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    raw = ("\r\n".join(lines) + f"\r\n\r\n{body}\r\n").encode()
+    envelope = {"x-civicdesk-envelope-to": "help@riverton.example"}
+    return RawPayload(body=raw, content_type="message/rfc822", headers=envelope)
+
+
+@pytest.mark.django_db
+def test_an_email_reply_processed_in_a_batch_joins_the_case_it_answers(
+    riverton: Any, settings: Any
+) -> None:
+    """A reply names its case by In-Reply-To/References, not by a reference: the batch must
+    leave it to the one-by-one handler, which threads it, and not open a case for it."""
+    from civicdesk.channels.services import ensure_account
+
+    settings.TASK_BACKEND = "database"
+    account = ensure_account(
+        kind="email", name="Help desk", values={"address": "help@riverton.example"}
+    )
+    accept_inbound(channel="email", raw=_email("lamp-1@example.org", "The lamp is out."),
+                   account=account)  # fmt: skip
+    while process_waiting(limit=50):
+        pass
+    accept_inbound(channel="email", raw=_email("lamp-2@example.org", "Still out.",
+                   In_Reply_To="<lamp-1@example.org>", References="<lamp-1@example.org>"),
+                   account=account)  # fmt: skip
+    while process_waiting(limit=50):
+        pass
+    case = Case.objects.get()
+    bodies = CaseEvent.objects.filter(case=case, kind=MessageReceived.kind).order_by("id")
+    assert list(bodies.values_list("body", flat=True)) == ["The lamp is out.", "Still out."]

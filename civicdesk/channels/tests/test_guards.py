@@ -163,3 +163,31 @@ def test_channels_that_are_not_rate_limited_process_every_message(riverton: Any)
     for n in range(3):
         accept_inbound(channel="console", raw=console_payload(id=f"c-{n}"))
     assert set(InboundPayload.objects.values_list("status", flat=True)) == {PayloadStatus.RECEIVED}
+
+
+@pytest.mark.django_db
+def test_the_rate_limit_reads_only_the_senders_payloads() -> None:
+    """The count per message uses the index on (channel, sender, time): not the one on the
+    channel, which would read every payload of the channel each time (SQLite has no
+    statistics to tell them apart)."""
+    from django.db import connection
+
+    from civicdesk.channels.guards import rate_window
+    from civicdesk.core.clock import now
+
+    recent = InboundPayload.objects.filter(
+        channel="email",
+        sender_identity="email:ann@example.org",
+        created_at__gte=now() - rate_window(),
+    )
+    sql, params = recent.values("id").query.sql_with_params()
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(f"{explain}SELECT COUNT(*) FROM ({sql}) counted", params)  # noqa: S608
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "INDEX inbound_payload_sender_recent" in plan
+        assert "(channel=? AND sender_identity=? AND created_at>?)" in plan
+    else:  # PostgreSQL's planner has statistics: any index on the sender will do
+        assert "Index" in plan
+        assert "sender_identity" in plan
