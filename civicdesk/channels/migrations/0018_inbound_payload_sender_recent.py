@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contact_channels", "0015_delivery_copy_to"),
+        ("contact_channels", "0017_account_poll_progress_and_lease"),
     ]
 
     operations = [

@@ -17,6 +17,7 @@ import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Any
