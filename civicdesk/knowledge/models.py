@@ -40,7 +40,10 @@ class Article(TimeStampedModel):
         help_text=_("Who keeps it true: reminded when the review-by date comes."),
     )
     services = models.ManyToManyField(
-        "catalogue.Service", blank=True, related_name="articles", help_text=_("Services it answers.")
+        "catalogue.Service",
+        blank=True,
+        related_name="articles",
+        help_text=_("Services it answers."),
     )
     tags = models.JSONField(default=list, blank=True)
     is_public = models.BooleanField(
@@ -64,7 +67,9 @@ class ArticleVersion(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
     body = models.TextField(help_text=_("Sanitised HTML."))
-    state = models.CharField(max_length=20, choices=VersionState.choices, default=VersionState.DRAFT)
+    state = models.CharField(
+        max_length=20, choices=VersionState.choices, default=VersionState.DRAFT
+    )
     publish_at = models.DateTimeField(null=True, blank=True)
     expire_at = models.DateTimeField(null=True, blank=True)
     restored_from = models.ForeignKey(

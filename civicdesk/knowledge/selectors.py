@@ -50,8 +50,8 @@ def live_version(
         .filter(_visible(include_internal), article__slug=slug)
         .select_related("article")
     }
-    return found.get(language) or found.get(settings.LANGUAGE_CODE) or next(
-        iter(found.values()), None
+    return (
+        found.get(language) or found.get(settings.LANGUAGE_CODE) or next(iter(found.values()), None)
     )
 
 

@@ -139,7 +139,9 @@ def publish_version(
     """
     allowed = {VersionState.IN_REVIEW} if reviewed else {VersionState.DRAFT, VersionState.IN_REVIEW}
     if version.state not in allowed:
-        raise WorkflowRefused(f"Only a version in review can be published; this one is {version.state}.")
+        raise WorkflowRefused(
+            f"Only a version in review can be published; this one is {version.state}."
+        )
     moment = now()
     start = publish_at or moment
     if expire_at is not None and expire_at <= start:

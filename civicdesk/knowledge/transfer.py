@@ -48,15 +48,12 @@ def _version_key(version: ArticleVersion) -> tuple[str, str, str, str]:
     return (version.language, version.title.casefold(), article.source, article.url)
 
 
-def import_rows(
-    faq: FaqFile, *, on_row: Callable[[FaqRow], None] | None = None
-) -> ImportSummary:
+def import_rows(faq: FaqFile, *, on_row: Callable[[FaqRow], None] | None = None) -> ImportSummary:
     """Write the rows in one transaction: new articles, new versions of changed ones."""
     created = updated = unchanged = 0
     with transaction.atomic():
         current = {
-            _version_key(version): version
-            for version in live_versions().select_related("article")
+            _version_key(version): version for version in live_versions().select_related("article")
         }
         for row in faq.rows:
             body = clean_body(body_from_text(row.body))  # as save_draft stores it
@@ -111,9 +108,7 @@ def export_records() -> Iterator[dict[str, str | list[str]]]:
 
 def export_text(*, fmt: str) -> str:
     if fmt == "jsonl":
-        return "".join(
-            json.dumps(record, ensure_ascii=False) + "\n" for record in export_records()
-        )
+        return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in export_records())
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -166,7 +166,8 @@ def _read_jsonl(text: str, *, languages: Sequence[str], default_language: str) -
     rows = []
     for number, record in records:
         flat = {}
-        for key, value in record.items():
+        for key, given in record.items():
+            value = given
             if key == optional.get("tags") and isinstance(value, list):
                 value = ";".join(str(tag) for tag in value)
             if value is not None and not isinstance(value, str | int | float):
@@ -176,7 +177,7 @@ def _read_jsonl(text: str, *, languages: Sequence[str], default_language: str) -
     return _checked(rows, ignored)
 
 
-def _row(
+def _row(  # noqa: PLR0917 - private, called from the two readers alone
     record: dict[str, str],
     number: int,
     title_column: str,
@@ -196,15 +197,15 @@ def _row(
     language = record.get(optional.get("language", ""), "").strip().lower() or default_language
     language = language.replace("_", "-").split("-")[0]
     if language not in languages:
-        raise FileRefused(
-            f"language {language!r} is not one of {', '.join(languages)}", row=number
-        )
+        raise FileRefused(f"language {language!r} is not one of {', '.join(languages)}", row=number)
     visibility = record.get(optional.get("visibility", ""), "").strip().lower() or "public"
     if visibility not in VISIBILITIES:
         raise FileRefused(f"visibility must be public or internal, not {visibility!r}", row=number)
     tags = tuple(
         dict.fromkeys(
-            tag.strip() for tag in record.get(optional.get("tags", ""), "").split(";") if tag.strip()
+            tag.strip()
+            for tag in record.get(optional.get("tags", ""), "").split(";")
+            if tag.strip()
         )
     )
     return FaqRow(

@@ -1,6 +1,6 @@
 """Snippets with the matched words marked, built safely.
 
-The databases mark matches with two control characters that never occur in indexed text
+The databases mark matches with two brackets that never occur in indexed text
 (`sanitise.plain_text` removes them); the snippet is HTML-escaped first and only then are the
 markers turned into <mark> elements, so article text can never inject markup.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 import html
 import re
 
-START = "\x02"
-STOP = "\x03"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+START = "\u27e6"  # ⟦, printable: PostgreSQL's ts_headline drops control characters
+STOP = "\u27e7"  # ⟧
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u27e6\u27e7]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def without_markers(text: str) -> str:
-    """The text with every control character (and so every marker) removed."""
+    """The text without control characters and without the two markers."""
     return _CONTROL.sub("", text)
 
 

@@ -4,12 +4,17 @@ The dictionary of a language is PostgreSQL's own ("english", "romanian"); where 
 dictionary for a language, "simple" (no stemming, no stop words) stands in. A query is read
 with the dictionary of every language searched and the readings OR-ed, so the GIN index
 answers it whichever language each document is in.
+
+ts_headline reads its text as HTML and drops what looks like a tag, so it is given the text
+escaped, and its answer is unescaped back to plain text (kernels.highlight escapes it again).
 """
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.db import connection
 
@@ -62,7 +67,8 @@ SELECT d.article_id, d.version_id, d.language, a.slug, d.title,
        ts_rank(%s::float4[], d.vector, q.query, 1) AS rank,
        ts_headline(
            CASE d.language {headline_configs} ELSE 'simple'::regconfig END,
-           d.text, q.query, %s
+           replace(replace(replace(d.text, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+           q.query, %s
        )
 FROM knowledge_searchdocument d
 JOIN knowledge_article a ON a.id = d.article_id, q
@@ -81,7 +87,7 @@ def hits(
     configs = sorted({dictionary(language) for language in languages})
     expression = " | ".join(words)
     query = " || ".join(["to_tsquery(%s::regconfig, %s)"] * len(configs))
-    query_params: list[object] = []
+    query_params: list[str] = []
     for config in configs:
         query_params += [config, expression]
     headline_configs = " ".join(
@@ -92,7 +98,7 @@ def hits(
         headline_configs=headline_configs,
         public="" if include_internal else "AND a.is_public",
     )
-    params = [*query_params, WEIGHTS, HEADLINE, languages, at, at, limit]
+    params: list[Any] = [*query_params, WEIGHTS, HEADLINE, languages, at, at, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -104,7 +110,7 @@ def hits(
             slug=row[3],
             title=row[4],
             score=round(float(row[5]), 6),
-            snippet=row[6] or "",
+            snippet=html.unescape(row[6] or ""),
         )
         for row in rows
     ]

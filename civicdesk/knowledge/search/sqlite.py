@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from civicdesk.knowledge.kernels.highlight import fts5_match
+from civicdesk.knowledge.kernels.highlight import START, STOP, fts5_match
 from civicdesk.knowledge.search import KeywordHit
 
 # bm25 weights of the columns: title, summary, body text.
@@ -16,7 +16,7 @@ SNIPPET_TOKENS = 24
 _SQL = """
 SELECT d.article_id, d.version_id, d.language, a.slug, d.title,
        bm25(knowledge_fts, {weights}) AS rank,
-       snippet(knowledge_fts, 2, char(2), char(3), '…', {tokens})
+       snippet(knowledge_fts, 2, %s, %s, '…', {tokens})
 FROM knowledge_fts
 JOIN knowledge_searchdocument d ON d.id = knowledge_fts.rowid
 JOIN knowledge_article a ON a.id = d.article_id
@@ -40,7 +40,7 @@ def hits(
     )
     moment = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [fts5_match(words), *languages, moment, moment, limit])
+        cursor.execute(sql, [START, STOP, fts5_match(words), *languages, moment, moment, limit])
         rows = cursor.fetchall()
     return [
         KeywordHit(

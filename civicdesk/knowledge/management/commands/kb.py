@@ -21,9 +21,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        importing = actions.add_parser(
-            "import", help="Import a CSV or JSONL file, all or nothing."
-        )
+        importing = actions.add_parser("import", help="Import a CSV or JSONL file, all or nothing.")
         importing.add_argument("path", help="A .csv or .jsonl file.")
         importing.add_argument("--format", choices=("csv", "jsonl"), dest="fmt")
         exporting = actions.add_parser("export", help="Write the live articles as CSV or JSONL.")
@@ -81,7 +79,7 @@ class Command(BaseCommand):
 
     def _search(self, options: dict[str, Any]) -> None:
         if (options["query"] is None) == (options["queries"] is None):
-            raise CommandError('Give either a QUERY or --queries FILE.')
+            raise CommandError("Give either a QUERY or --queries FILE.")
         if options["queries"] is not None:
             try:
                 queries = Path(options["queries"]).read_text(encoding="utf-8").splitlines()
