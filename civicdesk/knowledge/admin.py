@@ -25,7 +25,7 @@ from civicdesk.knowledge.selectors import version_diff
 CONTENT_FIELDS = ("title", "summary", "body")
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(admin.TabularInline[ArticleVersion, Article]):
     model = ArticleVersion
     fields = ("language", "number", "title", "state", "publish_at", "expire_at", "published_by")
     readonly_fields = fields
@@ -38,7 +38,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(admin.ModelAdmin[Article]):
     list_display = ("slug", "is_public", "owner", "review_by", "source")
     list_filter = ("is_public", "review_by")
     search_fields = ("slug", "versions__title", "source")
@@ -59,7 +59,7 @@ def _each(request: HttpRequest, queryset: QuerySet[ArticleVersion], change: Any,
 
 
 @admin.register(ArticleVersion)
-class ArticleVersionAdmin(admin.ModelAdmin):
+class ArticleVersionAdmin(admin.ModelAdmin[ArticleVersion]):
     list_display = ("article", "language", "number", "title", "state", "publish_at", "expire_at")
     list_filter = ("state", "language")
     search_fields = ("title", "article__slug")
