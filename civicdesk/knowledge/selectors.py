@@ -23,6 +23,10 @@ def languages() -> list[str]:
     return [code for code, _ in settings.LANGUAGES]
 
 
+def article_exists(*, slug: str) -> bool:
+    return Article.objects.filter(slug=slug).exists()
+
+
 def live_versions(*, at: datetime | None = None) -> QuerySet[ArticleVersion]:
     """Published versions inside their window at `at` (now): at most one per article+language."""
     moment = at or now()
