@@ -2,8 +2,9 @@
 
 An import is all-or-nothing: the file is read and checked whole (kernels.faq_files) before the
 first write, and written in one transaction. A row names one article by its question, language,
-source and url: importing the same file again changes nothing; a changed answer becomes a new
-published version of the same article.
+source and url (and, for a question the file asks twice with different answers, which time):
+importing the same file again changes nothing; a changed answer becomes a new published version
+of the same article.
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ class ImportSummary:
     ignored_columns: tuple[str, ...]
 
 
-def read_file(data: bytes, *, fmt: str) -> FaqFile:
+def read_file(data: bytes, *, fmt: str, columns: dict[str, str] | None = None) -> FaqFile:
     """The checked rows of a file, or kernels.faq_files.FileRefused."""
     return read_faq_file(
-        data, fmt=fmt, languages=languages(), default_language=settings.LANGUAGE_CODE
+        data,
+        fmt=fmt,
+        languages=languages(),
+        default_language=settings.LANGUAGE_CODE,
+        columns=columns,
     )
 
 
@@ -52,12 +57,13 @@ def import_rows(faq: FaqFile, *, on_row: Callable[[FaqRow], None] | None = None)
     """Write the rows in one transaction: new articles, new versions of changed ones."""
     created = updated = unchanged = 0
     with transaction.atomic():
-        current = {
-            _version_key(version): version for version in live_versions().select_related("article")
-        }
+        current: dict[tuple[str, str, str, str], list[ArticleVersion]] = {}
+        for version in live_versions().select_related("article").order_by("article_id"):
+            current.setdefault(_version_key(version), []).append(version)
         for row in faq.rows:
             body = clean_body(body_from_text(row.body))  # as save_draft stores it
-            existing = current.get(row_key(row))
+            same = current.get(row_key(row), [])
+            existing = same[row.occurrence] if row.occurrence < len(same) else None
             if existing is not None and existing.body == body:
                 unchanged += 1
             elif existing is not None:

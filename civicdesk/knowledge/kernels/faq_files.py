@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 TITLE_COLUMNS = ("question", "title")
 BODY_COLUMNS = ("answer", "body")
@@ -46,6 +46,7 @@ class FaqRow:
     url: str = ""
     tags: tuple[str, ...] = ()
     is_public: bool = True
+    occurrence: int = 0  # how many rows before it asked the same question with other answers
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,42 @@ def format_of(name: str) -> str:
     raise FileRefused(f"unknown format of {name!r}: the name must end in .csv or .jsonl")
 
 
+KNOWN_COLUMNS = (*TITLE_COLUMNS, *BODY_COLUMNS, *OPTIONAL_COLUMNS)
+
+
 def read_faq_file(
-    data: bytes, *, fmt: str, languages: Sequence[str], default_language: str
+    data: bytes,
+    *,
+    fmt: str,
+    languages: Sequence[str],
+    default_language: str,
+    columns: Mapping[str, str] | None = None,
 ) -> FaqFile:
-    """Every row of the file, checked; FileRefused at the first fault."""
+    """Every row of the file, checked; FileRefused at the first fault.
+
+    `columns` maps a column of ours to the file's own name for it ({"question": "questionText"}),
+    for files made elsewhere; a file column already called by our name is then not imported.
+    """
+    renames: dict[str, str] = {}
+    for ours, theirs in (columns or {}).items():
+        if ours.lower() not in KNOWN_COLUMNS:
+            raise FileRefused(f"{ours!r} is not a column of ours: use {', '.join(KNOWN_COLUMNS)}")
+        renames[theirs.strip().lower()] = ours.lower()
     text = _decode(data)
     if fmt == "csv":
-        return _read_csv(text, languages=languages, default_language=default_language)
+        return _read_csv(text, languages, default_language, renames)
     if fmt == "jsonl":
-        return _read_jsonl(text, languages=languages, default_language=default_language)
+        return _read_jsonl(text, languages, default_language, renames)
     raise FileRefused(f"unknown format {fmt!r}: use csv or jsonl")
+
+
+def _renamed(name: str, renames: Mapping[str, str]) -> str:
+    key = name.strip().lower()
+    if key in renames:
+        return renames[key]
+    if key in renames.values():
+        return f"{key} (replaced)"
+    return key
 
 
 def _decode(data: bytes) -> str:
@@ -111,7 +138,9 @@ def _layout(columns: Sequence[str]) -> tuple[str, str, dict[str, str], tuple[str
     return title, body, optional, tuple(name for name in columns if name not in used)
 
 
-def _read_csv(text: str, *, languages: Sequence[str], default_language: str) -> FaqFile:
+def _read_csv(
+    text: str, languages: Sequence[str], default_language: str, renames: Mapping[str, str]
+) -> FaqFile:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -119,7 +148,7 @@ def _read_csv(text: str, *, languages: Sequence[str], default_language: str) -> 
         raise FileRefused("the file is empty") from None
     except csv.Error as error:
         raise FileRefused(f"the header cannot be read: {error}", row=0) from None
-    columns = [name.strip().lower() for name in header]
+    columns = [_renamed(name, renames) for name in header]
     title, body, optional, ignored = _layout(columns)
     rows = []
     number = 0
@@ -143,7 +172,9 @@ def _read_csv(text: str, *, languages: Sequence[str], default_language: str) -> 
     return _checked(rows, ignored)
 
 
-def _read_jsonl(text: str, *, languages: Sequence[str], default_language: str) -> FaqFile:
+def _read_jsonl(
+    text: str, languages: Sequence[str], default_language: str, renames: Mapping[str, str]
+) -> FaqFile:
     records: list[tuple[int, dict[str, object]]] = []
     number = 0
     for line in text.splitlines():
@@ -156,7 +187,7 @@ def _read_jsonl(text: str, *, languages: Sequence[str], default_language: str) -
             raise FileRefused(f"not valid JSON ({error.msg})", row=number) from None
         if not isinstance(record, dict):
             raise FileRefused("each line must be a JSON object", row=number)
-        records.append((number, {str(key).lower(): value for key, value in record.items()}))
+        records.append((number, {_renamed(str(k), renames): v for k, v in record.items()}))
     if not records:
         raise FileRefused("the file is empty")
     columns: list[str] = []
@@ -166,7 +197,10 @@ def _read_jsonl(text: str, *, languages: Sequence[str], default_language: str) -
     rows = []
     for number, record in records:
         flat = {}
+        used = {title, body, *optional.values()}
         for key, given in record.items():
+            if key not in used:
+                continue  # a column not imported may hold anything
             value = given
             if key == optional.get("tags") and isinstance(value, list):
                 value = ";".join(str(tag) for tag in value)
@@ -226,20 +260,17 @@ def row_key(row: FaqRow) -> tuple[str, str, str, str]:
 
 
 def _checked(rows: list[FaqRow], ignored: tuple[str, ...]) -> FaqFile:
-    """Repeated rows (published FAQ banks have some) count once; a question given two
-    different answers by the same source is refused, since either could be the one meant."""
+    """Rows repeated exactly (published FAQ banks have some) count once. A question asked
+    again with another answer (one FAQ page, two sections) is an article of its own: its
+    `occurrence` (0, 1, …) tells the two apart when the file is imported again."""
     if not rows:
         raise FileRefused("the file has a header but no rows")
-    seen: dict[tuple[str, str, str, str], FaqRow] = {}
+    answers: dict[tuple[str, str, str, str], list[str]] = {}
     kept = []
     for row in rows:
-        first = seen.get(row_key(row))
-        if first is None:
-            seen[row_key(row)] = row
-            kept.append(row)
-        elif first.body != row.body:
-            raise FileRefused(
-                f"the same question as row {first.row} ({row.title!r}) with another answer",
-                row=row.row,
-            )
+        given = answers.setdefault(row_key(row), [])
+        if row.body in given:
+            continue
+        kept.append(replace(row, occurrence=len(given)))
+        given.append(row.body)
     return FaqFile(rows=kept, ignored_columns=ignored, repeated=len(rows) - len(kept))

@@ -87,7 +87,6 @@ def test_a_changed_answer_becomes_a_new_version_of_the_same_article(tmp_path: Pa
         ("faq.jsonl", '{"question": "A?", "answer": "B"}\n{"question": "C?"\n', "row 2: not valid"),
         ("faq.jsonl", '{"question": "A?", "answer": "B"}\n[1]\n', "row 2: each line must be"),
         ("faq.txt", "question,answer\nA?,B\n", "must end in .csv or .jsonl"),
-        ("faq.csv", "question,answer\nA?,B\nA?,C\n", "row 2: the same question as row 1"),
     ],
 )
 def test_a_bad_file_is_refused_whole_with_the_row_and_the_reason(
@@ -100,6 +99,36 @@ def test_a_bad_file_is_refused_whole_with_the_row_and_the_reason(
     assert reason in str(refusal.value)
     assert Article.objects.count() == 0
     assert ArticleVersion.objects.count() == 0
+
+
+def test_a_question_asked_twice_with_two_answers_is_two_articles_on_every_import(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, "faq.csv", "question,answer\nA?,First.\nB?,Other.\nA?,Second.\n")
+    assert "3 rows; 3 articles created" in _run("import", path)
+
+    changed = _write(tmp_path, "faq2.csv", "question,answer\nA?,First.\nA?,Second!\nB?,Other.\n")
+    assert "0 articles created, 1 updated, 2 unchanged" in _run("import", changed)
+    assert sorted(v.body for v in live_versions()) == [
+        "<p>First.</p>",
+        "<p>Other.</p>",
+        "<p>Second!</p>",
+    ]
+
+
+def test_columns_of_another_name_are_read_with_column(tmp_path: Path) -> None:
+    line = {"questionText": "A?", "answerText": "B.", "answer": "", "extra": {"any": 1}}
+    path = _write(tmp_path, "faq.jsonl", json.dumps(line) + "\n")
+
+    output = _run(
+        "import", path, "--column", "question=questionText", "--column", "answer=answerText"
+    )
+
+    assert "1 rows; 1 articles created" in output
+    assert "Columns not imported: answer (replaced), extra" in output
+    assert [(v.title, v.body) for v in live_versions()] == [("A?", "<p>B.</p>")]
+    with pytest.raises(CommandError, match="'nonsense' is not a column of ours"):
+        _run("import", path, "--column", "nonsense=questionText")
 
 
 def test_an_answer_with_markup_is_imported_as_text(tmp_path: Path) -> None:

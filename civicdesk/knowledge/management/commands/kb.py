@@ -24,6 +24,14 @@ class Command(BaseCommand):
         importing = actions.add_parser("import", help="Import a CSV or JSONL file, all or nothing.")
         importing.add_argument("path", help="A .csv or .jsonl file.")
         importing.add_argument("--format", choices=("csv", "jsonl"), dest="fmt")
+        importing.add_argument(
+            "--column",
+            action="append",
+            default=[],
+            metavar="OURS=THEIRS",
+            help="Read our column from the file's column of another name "
+            "(e.g. question=questionText); repeatable.",
+        )
         exporting = actions.add_parser("export", help="Write the live articles as CSV or JSONL.")
         exporting.add_argument("path", help="A .csv or .jsonl file, or - for standard output.")
         exporting.add_argument("--format", choices=("csv", "jsonl"), dest="fmt")
@@ -39,16 +47,22 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "import":
-            self._import(options["path"], options["fmt"])
+            self._import(options["path"], options["fmt"], options["column"])
         elif action == "export":
             self._export(options["path"], options["fmt"])
         else:
             self._search(options)
 
-    def _import(self, path: str, fmt: str | None) -> None:
+    def _import(self, path: str, fmt: str | None, column_options: list[str]) -> None:
         file = Path(path)
+        columns = {}
+        for option in column_options:
+            ours, equals, theirs = option.partition("=")
+            if not equals or not ours.strip() or not theirs.strip():
+                raise CommandError(f"--column {option!r}: write it as OURS=THEIRS")
+            columns[ours.strip()] = theirs.strip()
         try:
-            faq = read_file(file.read_bytes(), fmt=fmt or format_of(file.name))
+            faq = read_file(file.read_bytes(), fmt=fmt or format_of(file.name), columns=columns)
         except OSError as error:
             raise CommandError(f"{path}: {error.strerror}") from None
         except FileRefused as error:
