@@ -55,7 +55,7 @@ class Command(BaseCommand):
 
     def _import(self, path: str, fmt: str | None, column_options: list[str]) -> None:
         file = Path(path)
-        columns = {}
+        columns: dict[str, str] = {}
         for option in column_options:
             ours, equals, theirs = option.partition("=")
             if not equals or not ours.strip() or not theirs.strip():
@@ -67,8 +67,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {error.strerror}") from None
         except FileRefused as error:
             raise CommandError(f"{path} refused, nothing imported: {error}") from None
-        columns = (TextColumn("Importing"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, console=None, transient=True) as progress:
+        bar = (TextColumn("Importing"), BarColumn(), MofNCompleteColumn())
+        with Progress(*bar, transient=True) as progress:
             task = progress.add_task("import", total=len(faq.rows))
             summary = import_rows(faq, on_row=lambda _row: progress.advance(task))
         self.stdout.write(
