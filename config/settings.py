@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "civicdesk.channels",
     "civicdesk.routing",
     "civicdesk.sla",
+    "civicdesk.knowledge",
     "civicdesk.cases",
     "civicdesk.realtime",
     "civicdesk.portal",

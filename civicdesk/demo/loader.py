@@ -21,6 +21,7 @@ from civicdesk.core.clock import now
 from civicdesk.demo.catalogue import ensure_catalogue
 from civicdesk.demo.channel_accounts import ensure_channel_accounts
 from civicdesk.demo.history import load_history
+from civicdesk.demo.knowledge import ensure_articles
 from civicdesk.demo.organisation import ensure_organisation
 from civicdesk.demo.people import CITIZEN_DOMAIN
 
@@ -62,6 +63,7 @@ def load_demo(*, reset: bool = False) -> DemoLoad:
     org = ensure_organisation()
     services = ensure_catalogue(org)
     ensure_channel_accounts()
+    ensure_articles(services)
     created = 0
     if not demo_citizens().exists():
         rng = random.Random(SEED)

@@ -294,3 +294,26 @@ def test_demo_reset_numbers_the_cases_again_as_the_first_load_did() -> None:
     first = set(Case.objects.values_list("reference", flat=True))
     call_command("demo", "--reset", stdout=StringIO())
     assert set(Case.objects.values_list("reference", flat=True)) == first
+
+
+@pytest.mark.django_db
+def test_demo_publishes_riverton_help_articles_in_english_and_romanian_once() -> None:
+    from civicdesk.knowledge.models import Article, ArticleVersion
+    from civicdesk.knowledge.selectors import live_version, search_articles
+
+    call_command("demo", stdout=StringIO())
+    call_command("demo", stdout=StringIO())
+
+    assert Article.objects.count() == 5
+    assert ArticleVersion.objects.filter(state="published").count() == 10
+    bins = Article.objects.get(slug="bin-collection-days")
+    assert [service.code for service in bins.services.all()] == ["missed-bin"]
+    ro = live_version(slug="bin-collection-days", language="ro")
+    assert ro is not None
+    assert ro.title == "Când se colectează pubelele?"
+    assert [r.slug for r in search_articles(query="dog walk park", language="en")] == [
+        "dogs-in-parks"
+    ]
+    assert [r.slug for r in search_articles(query="impozitul local", language="ro")] == [
+        "paying-council-tax"
+    ]

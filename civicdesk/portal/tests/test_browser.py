@@ -176,3 +176,65 @@ def test_asking_for_lost_links_works_without_javascript_and_passes_axe(
     checked.get_by_role("button", name="Română").click()
     assert checked.get_by_role("heading", name="Verificați-vă emailul").is_visible()
     assert _violations(checked) == []
+
+
+def _help_articles() -> None:
+    from civicdesk.knowledge.tests.factories import published
+
+    published(
+        "pets",
+        versions={
+            "en": ("Dogs and cats in parks", "<p>Dogs must be on a <strong>lead</strong>.</p>"),
+            "ro": ("Câini și pisici în parcuri", "<p>Câinii stau în lesă.</p>"),
+        },
+    )
+    published("parking", versions={"en": ("Parking permits", "<p>Apply online.</p>")})
+
+
+def test_a_citizen_finds_and_reads_an_answer_without_javascript(
+    live_server: Any, browser: Browser
+) -> None:
+    _help_articles()
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Search our help articles").fill("my dog in the park")
+    page.get_by_role("button", name="Search").click()
+
+    # "park" is the stem of "parking" too: both are found, the one about dogs first.
+    assert page.get_by_role("heading", name="Articles found: 2").is_visible()
+    assert page.locator(".article-card__link").all_inner_texts() == [
+        "Dogs and cats in parks",
+        "Parking permits",
+    ]
+    assert page.locator(".article-card__snippet mark").all_inner_texts() == ["Dogs"]
+    page.get_by_role("link", name="Dogs and cats in parks").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Dogs and cats in parks"
+
+    page.get_by_role("button", name="Română").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Câini și pisici în parcuri"
+    page.get_by_role("link", name="Toate articolele de ajutor").click()
+    assert page.get_by_role("heading", name="Găsiți un răspuns").is_visible()
+    page.get_by_role("link", name="Parking permits").click()
+    assert page.locator("article").get_attribute("lang") == "en"
+
+
+@pytest.mark.parametrize("language", ["en", "ro"])
+def test_the_help_pages_pass_axe_wcag_checks(
+    live_server: Any, browser: Browser, language: str
+) -> None:
+    _help_articles()
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/help/")
+    if language == "ro":
+        with page.expect_navigation():
+            page.get_by_role("button", name="Română").click()
+    for path in (
+        "/help/",
+        "/help/?q=dogs+lead",
+        "/help/?q=zeppelin",
+        "/help/pets/",
+        "/help/parking/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        assert page.locator("html").get_attribute("lang") == language
+        assert (path, _violations(page)) == (path, [])
