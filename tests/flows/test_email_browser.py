@@ -138,13 +138,16 @@ def test_an_agents_reply_with_a_file_leaves_well_formed_and_the_answer_returns_t
         )
         assert_accessible(page)
         delivered = relay.handler.received[acknowledged:]
+        [acknowledgement] = [
+            BytesParser(policy=policy.default).parsebytes(r.content)
+            for r in relay.handler.received[:acknowledged]
+        ]
 
     delivery = OutboundDelivery.objects.filter(
         thread_reference=case.reference, is_automatic=False
     ).get()
     assert delivery.status == DeliveryStatus.SENT, delivery.last_error
     [received] = delivered
-    assert received.mail_from == HELP
     assert received.rcpt_tos == [ANN]
     sent = BytesParser(policy=policy.default).parsebytes(received.content)
     assert sent.defects == []
@@ -154,8 +157,11 @@ def test_an_agents_reply_with_a_file_leaves_well_formed_and_the_answer_returns_t
     assert sent["Message-ID"] == f"<{delivery.provider_message_id}>"
     token = delivery.provider_message_id.split("@")[0]
     assert sent["Reply-To"] == f"help+{token}@riverton.example"
+    # The envelope sender is the reply address too, so that a bounce names this message.
+    assert received.mail_from == f"help+{token}@riverton.example"
     assert sent["Subject"] == f"[{case.reference}] Bin not emptied on Elm Avenue"
-    assert sent["In-Reply-To"] == "<bin-1@mail.example.org>"
+    # The thread's newest message is our acknowledgement; Ann's first mail is in References.
+    assert sent["In-Reply-To"] == acknowledgement["Message-ID"]
     assert "<bin-1@mail.example.org>" in str(sent["References"]).split()
     assert sent["Date"]
     # Lines on the wire end in CRLF, as SMTP wants; the parser keeps them.
