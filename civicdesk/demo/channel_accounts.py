@@ -19,6 +19,6 @@ def ensure_channel_accounts() -> list[ChannelAccount]:
         ensure_account(
             kind="email",
             name="Riverton help desk",
-            values={"address": HELP_DESK_ADDRESS},
+            values={"address": HELP_DESK_ADDRESS, "from_name": "Riverton City Hall"},
         )
     ]
