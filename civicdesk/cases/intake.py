@@ -127,6 +127,18 @@ def handle_inbound_message(
         elif contacts and _proven(message):
             # Whoever holds the private link, or staff, may tell us new ways to reach them.
             add_contact_points(citizen=case.citizen, contacts=contacts)
+        # The people a message was copied to receive the case's replies: taken from a message
+        # that opens the case or proves its sender, never from one anybody could have written
+        # in the citizen's name (a guessed reference and a forged From would copy a stranger).
+        copied = [(c.kind, c.value) for c in message.participants]
+        notes = message.notes
+        if copied and not (opened or _proven(message) or _answers_our_message(message, case)):
+            names = ", ".join(value for _, value in copied)
+            notes = (
+                *notes,
+                f"Also sent to {names}: not added to the case, as nothing proves who sent it.",
+            )
+            copied = []
         record_citizen_message(
             case=case,
             body=message.body,
@@ -147,12 +159,11 @@ def handle_inbound_message(
             identity=identity,
             lock=not opened,  # a case opened in this transaction is ours already
             quoted=message.quoted_text,
-            notes=message.notes,
+            notes=notes,
             body_html=message.body_html,
         )
-        if message.participants:
-            contacts_copied = [(c.kind, c.value) for c in message.participants]
-            add_participants(case=case, contacts=contacts_copied, at=at)
+        if copied:
+            add_participants(case=case, contacts=copied, at=at)
         if opened and token and ack_route is not None:
             acknowledge(case, token=token, route=ack_route, sender_name=message.sender_name)
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
@@ -167,6 +178,20 @@ def may_thread(message: InboundMessage) -> bool:
 def _proven(message: InboundMessage) -> bool:
     """The sender holds the case's private link, or is authenticated staff or an integration."""
     return bool(message.reply_token_digest) or senders_are_authenticated(message.channel)
+
+
+def _answers_our_message(message: InboundMessage, case: Case) -> bool:
+    """The message answers one of our own messages on `case` (by our Message-ID or the reply
+    token it carried back, which only that message's recipients saw). One query, asked only of
+    a message copied to others that joins a case."""
+    if not (message.in_reply_to_ids or message.reply_address_token):
+        return False
+    thread = thread_of_reply(
+        channel=message.channel,
+        message_ids=message.in_reply_to_ids,
+        reply_token=message.reply_address_token,
+    )
+    return thread is not None and thread.proven and thread.reference == case.reference
 
 
 # What a message names: the case it joins, else the closed case it follows up (one past the

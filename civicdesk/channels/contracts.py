@@ -366,6 +366,10 @@ class ChannelAdapter(ABC):
     # typed, unverified (throttling by it would let anyone delay someone else's requests),
     # authenticated integrations, the staff console.
     rate_limited: ClassVar[bool] = True
+    # Whether payloads reach this channel over the framework's webhook endpoint. Off for
+    # channels delivered over a protocol of their own (email: SMTP, IMAP), whose payloads carry
+    # what the framework's listener read beside them (the envelope), which a request must not.
+    receives_webhooks: ClassVar[bool] = True
     # Whether accounts of this kind may be polled (`poll` / `poll_into`) rather than pushed
     # to; which of them are is `polls_account`'s to say (email: those with an IMAP server).
     polls: ClassVar[bool] = False

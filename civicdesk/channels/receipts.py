@@ -113,7 +113,7 @@ def _apply(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
         # Terminal: a later receipt is recorded but never revives a failed delivery, so status
         # and provider_state stay consistent.
         return False
-    if _about_a_copy(delivery, receipt):
+    if _about_another_address(delivery, receipt):
         return False
     current = (
         RECEIPT_ORDER.get(ReceiptState(delivery.provider_state), -1)
@@ -148,12 +148,13 @@ def _apply_failure(delivery: OutboundDelivery, receipt: DeliveryReceipt, *, curr
     return True
 
 
-def _about_a_copy(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
-    """The receipt is about one of the addresses copied, not the delivery's recipient."""
+def _about_another_address(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> bool:
+    """The receipt names another address than the delivery's recipient (one copied, or one
+    the message never went to): recorded, but it moves nothing. Anyone who received the
+    message can forge a report about it; one naming a third address must not fail the
+    delivery, nor mark that address undeliverable."""
     named = receipt.recipient.casefold()
-    if not named or named == delivery.recipient.casefold():
-        return False
-    return named in {str(address).casefold() for address in delivery.copy_to}
+    return bool(named) and named != delivery.recipient.casefold()
 
 
 def _send_again(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> None:
@@ -180,7 +181,7 @@ def _fail(delivery: OutboundDelivery, receipt: DeliveryReceipt) -> None:
     delivery.save()
     _publish(delivery)
     gone = receipt.recipient_unreachable and receipt.permanent
-    recipient = receipt.recipient or delivery.recipient
+    recipient = delivery.recipient  # a receipt naming another address never gets here
     if gone:
         _report_unreachable(delivery, recipient=recipient, reason=delivery.last_error)
     fall_back(delivery, reason=delivery.last_error, bounced_recipient=recipient if gone else "")

@@ -44,8 +44,11 @@ def _account(kind: str, account_uuid: str) -> ChannelAccount:
         wanted = uuid.UUID(account_uuid)
     except ValueError:
         raise Http404 from None
+    adapter = registry.adapters().get(kind)
+    if adapter is None or not adapter.receives_webhooks:
+        raise Http404
     account = ChannelAccount.objects.filter(kind=kind, uuid=wanted, is_active=True).first()
-    if account is None or kind not in registry.adapters():
+    if account is None:
         raise Http404
     return account
 
@@ -136,11 +139,17 @@ def _response(answer: WebhookResponse) -> HttpResponse:
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
+# Headers the framework's own listeners set beside a payload (the SMTP envelope, an account's
+# limits): never taken from a request, where the sender would choose them.
+_INTERNAL_HEADER_PREFIX = "x-civicdesk-"
+
+
 def _headers(request: HttpRequest) -> Mapping[str, str]:
     return {
         name: value
         for name, value in request.headers.items()
         if name.lower() not in _CREDENTIAL_HEADERS
+        and not name.lower().startswith(_INTERNAL_HEADER_PREFIX)
     }
 
 

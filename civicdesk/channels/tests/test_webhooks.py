@@ -220,6 +220,8 @@ def test_credential_headers_are_not_stored_with_the_payload(
         "Authorization": "Bearer sk-live",
         "Proxy-Authorization": "Basic eDp5",
         "X-Request-Id": "r-1",
+        # What the framework's own listeners set beside a payload, never a request's sender.
+        "X-CivicDesk-Envelope-From": "mayor@riverton.example",
     }
     client.cookies["sessionid"] = "s-1"
     response = client.post(
@@ -233,6 +235,7 @@ def test_credential_headers_are_not_stored_with_the_payload(
     assert stored["x-request-id"] == "r-1"
     assert stored["x-acme-signature"] == raw.headers["X-Acme-Signature"]
     assert {"authorization", "proxy-authorization", "cookie"} & stored.keys() == set()
+    assert "x-civicdesk-envelope-from" not in stored
 
 
 def test_old_replay_keys_are_forgotten_by_a_periodic_job_not_by_each_webhook(

@@ -49,6 +49,7 @@ class EmailAdapter(ChannelAdapter):
     label = "Email"
     config_schema = EmailConfig
     recipient_kinds = ("email",)
+    receives_webhooks = False  # mail arrives over SMTP (the listener) or IMAP (polling)
     # Accounts with an IMAP server are polled (besides the SMTP listener, or instead of it).
     polls = True
 

@@ -1,0 +1,50 @@
+"""Review findings on "resend my status link"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from civicdesk.cases.models import Case
+from civicdesk.channels.models import OutboundDelivery
+from civicdesk.channels.services import accept_inbound, ensure_account
+from tests.factories import portal_payload
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+40722123456"
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_an_address_attached_to_someone_elses_record_does_not_get_their_status_links(
+    client: Client, riverton: Any
+) -> None:
+    ensure_account(kind="email", name="Help desk", values={"address": "help@riverton.example"})
+    # Jo asks on the portal, giving her email and her phone number.
+    jo = accept_inbound(
+        channel="portal",
+        raw=portal_payload(email="jo@mail.example", phone=PHONE,
+                           description="Domestic violence next door; please call me."),
+        process_now=True,
+    )  # fmt: skip
+    jos_case = Case.objects.get(reference=jo.payload.result_reference)
+    # Eve knows Jo's phone number. She sends one request giving it, with her own address...
+    accept_inbound(
+        channel="portal",
+        raw=portal_payload(email="eve@evil.example", phone=PHONE, name="Eve"),
+        process_now=True,
+    )
+    # ...then asks for "her" links: she is mailed the private status link of Jo's request.
+    client.post("/lost-link/", {"email": "eve@evil.example"})
+    to_eve = OutboundDelivery.objects.filter(recipient="eve@evil.example")
+    assert not any(jos_case.reference in delivery.body for delivery in to_eve)
