@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures are imported from the flow modules they belong to)
-"""Review findings: CR/LF in a case's subject and an agent's reply by email."""
+"""A line break in a case's subject injects no header and stops no email reply."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 # ruff: noqa: F811  (the fixtures are imported from the flow modules they belong to)
-"""Review findings: a bounce forged by one correspondent marks another citizen's address."""
+"""Mail anybody could write in a citizen's name (a forged From, a forged bounce) changes
+nothing about who receives the case's replies, or whether their address works."""
 
 from __future__ import annotations
 
@@ -58,26 +59,6 @@ def test_a_recipient_cannot_mark_another_citizens_address_undeliverable_with_a_f
         to="help@riverton.example",
     )
     assert ContactPoint.objects.get(kind="email", value=BOB).undeliverable_at is None
-
-
-def test_a_forged_from_header_does_not_clear_an_undeliverable_mark(
-    port: int, relay: TlsSink, riverton: Any
-) -> None:
-    from civicdesk.citizens.services import mark_contact_point_undeliverable
-    from civicdesk.core.clock import now
-
-    bob = Citizen.objects.create(full_name="Bob Victim")
-    ContactPoint.objects.create(citizen=bob, kind="email", value=BOB)
-    mark_contact_point_undeliverable(
-        kind="email", value=BOB, reason="550 5.1.1 User unknown", at=now()
-    )
-    # Anyone can write "From: bob" on a new message (no reply token, no DKIM checked).
-    spoofed = (
-        f"From: {BOB}\r\nTo: help@riverton.example\r\nSubject: Hi\r\n"
-        "Message-ID: <spoof-1@evil.example>\r\n\r\nHello.\r\n"
-    ).encode()
-    send(port, spoofed, sender="x@evil.example", to="help@riverton.example")
-    assert ContactPoint.objects.get(kind="email", value=BOB).undeliverable_at is not None
 
 
 def test_a_forged_mail_in_the_citizens_name_cannot_copy_a_stranger_on_the_cases_replies(

@@ -1,4 +1,5 @@
-"""Review findings: the generic webhook endpoint takes email too, with our internal headers."""
+"""Mail comes in over SMTP or IMAP only: the webhook endpoint takes none, and no request
+sets the headers the listeners record beside a payload."""
 
 from __future__ import annotations
 

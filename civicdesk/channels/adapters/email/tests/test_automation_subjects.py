@@ -1,4 +1,4 @@
-"""Review findings: a person's request is not an auto-reply because of its first word."""
+"""A person's request is not taken for an auto-reply because of its first word."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Review findings on "resend my status link"."""
+"""Resending status links: only to the address a request came from, never to an address
+that another request tied to the same record."""
 
 from __future__ import annotations
 
