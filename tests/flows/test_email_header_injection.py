@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
@@ -41,5 +43,13 @@ def test_a_subject_with_a_line_break_neither_injects_a_header_nor_stops_email_re
     outcome = reply_to_case(case=case, author=riverton.ann, body="We will come on Friday.")
     assert outcome.channel == "email"
     delivery = OutboundDelivery.objects.get(channel="email", is_automatic=False)
-    assert b"evil@evil.example" not in b"".join(m.content for m in relay.handler.received)
+    [sent] = [
+        BytesParser(policy=policy.default).parsebytes(m.content)
+        for m in relay.handler.received
+        if b"We will come on Friday." in m.content
+    ]
+    # The line break became a space in the subject's text: no header was added by it.
+    assert sent["Bcc"] is None
+    assert sent["Subject"] == f"[{case.reference}] Bin Bcc: evil@evil.example"
+    assert all(m.rcpt_tos == [ANN] for m in relay.handler.received)
     assert (delivery.status, delivery.last_error) == (DeliveryStatus.SENT, "")

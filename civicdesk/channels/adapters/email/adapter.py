@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.errors import MessageError
 
 from civicdesk.channels.adapters.email.bounces import may_be_bounce, read_bounce
 from civicdesk.channels.adapters.email.composing import compose, new_token, reply_address
@@ -111,7 +112,12 @@ class EmailAdapter(ChannelAdapter):
             return DeliveryResult.permanent_failure("the email account has no address to send from")
         token = new_token(message.thread_reference)
         at = datetime.now(UTC)
-        email = compose(message, config, token=token, at=at)
+        try:
+            email = compose(message, config, token=token, at=at)
+            email.as_bytes()  # what cannot be written fails here, not in the SMTP transaction
+        except (ValueError, UnicodeError, MessageError) as exc:
+            # The same message would fail the same way every time: not worth a retry.
+            return DeliveryResult.permanent_failure(f"the reply cannot be written as email: {exc}")
         provider_id = f"{token}@{config.domain}"
         if not config.smtp_host:
             write_to_outbox(email, config=config, name=f"{at:%Y%m%dT%H%M%S}-{token}")

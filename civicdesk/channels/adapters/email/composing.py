@@ -81,18 +81,28 @@ def text_as_html(text: str) -> str:
     return f"{head}\n{body}\n</body></html>\n"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """`text` fit for a header: line breaks and other control characters become one space
+    (a case subject typed with a line break must neither add a header nor make the message
+    impossible to write)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def compose(
     message: OutgoingMessage, config: EmailConfig, *, token: str, at: datetime
 ) -> EmailMessage:
     """The email for `message`, leaving from `config.address`."""
     email = EmailMessage()
-    email["From"] = formataddr((config.from_name, config.address))
-    email["To"] = message.recipient
-    copies = [address for address in message.copy_to if address != message.recipient]
+    email["From"] = formataddr((one_line(config.from_name), config.address))
+    email["To"] = one_line(message.recipient)
+    copies = [one_line(a) for a in message.copy_to if a != message.recipient]
     if copies:
         email["Cc"] = ", ".join(copies)
     email["Reply-To"] = reply_address(config, token)
-    email["Subject"] = subject_with_reference(message.subject, message.thread_reference)
+    email["Subject"] = one_line(subject_with_reference(message.subject, message.thread_reference))
     email["Date"] = format_datetime(at)
     email["Message-ID"] = f"<{token}@{config.domain}>"
     earlier = [value for value in map(message_id_of, message.thread_ids) if value]
