@@ -21,12 +21,15 @@ _DAEMONS = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|auto-?reply)([+.-].*)?@",
     re.IGNORECASE,
 )
+# Subjects auto-responders write, as whole phrases: a person's own request may well start
+# "Absent street lighting..." or "Undeliverable: the post keeps returning my letters" (a
+# report about our own mail is recognised by its form and sender, see `bounces`).
 _VACATION_SUBJECT = re.compile(
-    r"^\s*(automatic reply|auto(matic)?[ -]?reply|autoreply|auto:|out of (the )?office|"
-    r"ooo\b|absence|absent|răspuns automat|raspuns automat|absent din birou|în concediu|"
-    r"in concediu|abwesenheitsnotiz|réponse automatique|respuesta automática|"
-    r"risposta automatica|delivery status notification|undeliverable|"
-    r"mail delivery (failed|failure)|returned mail)",
+    r"^\s*(automatic reply\b|auto(matic)?[ -]?reply\b|autoreply\b|auto:|"
+    r"out of (the )?office\b|ooo\b|absence notice\b|răspuns automat\b|raspuns automat\b|"
+    r"absent din birou\b|în concediu\b|in concediu\b|abwesenheitsnotiz\b|"
+    r"réponse automatique\b|respuesta automática\b|risposta automatica\b|"
+    r"delivery status notification\b|mail delivery (failed|failure)\b|returned mail:)",
     re.IGNORECASE,
 )
 
