@@ -338,6 +338,11 @@ def reply_routes(case: Case) -> list[ReplyRoute]:
             "-updated_at", "-id"
         )
     ]
+    # The address the request came from first, whatever was added to the record since: the
+    # record may hold an address another request tied to it (by a shared phone number),
+    # which nothing proves reaches this case's citizen.
+    identity = case.channel_identity.casefold()
+    contacts.sort(key=lambda contact: contact[1].casefold() != identity)
     return reachable_routes(
         contacts=contacts,
         used_channels=used,

@@ -54,12 +54,23 @@ def _notice_route(route: ReplyRoute) -> NoticeRoute:
     )
 
 
+def _from_the_case(case: Case, route: ReplyRoute) -> bool:
+    """The route leads back to the address the request came from. A notice carries a link
+    that opens the case, so it goes nowhere else: the citizen's record may hold addresses
+    that other requests tied to it, which nothing proves are theirs."""
+    return bool(route.recipient) and route.recipient.casefold() == case.channel_identity.casefold()
+
+
 def notify_status_change(case: Case) -> OutboundDelivery | None:
     """Tell the citizen the case's new status, on their channel when it speaks by message
     (email; not the portal, where the status page says it). Three queries for the route; None
     when the citizen's channel is not one that sends messages."""
     routes = reply_routes(case)
-    if not routes or not acknowledges_by_message(routes[0].channel):
+    if (
+        not routes
+        or not acknowledges_by_message(routes[0].channel)
+        or not _from_the_case(case, routes[0])
+    ):
         return None
     notice = render_notice(
         "status_changed",
@@ -77,7 +88,10 @@ def notify_reply_waiting(
     delivered by email, SMS or any channel with an address is its own notice: nothing then."""
     if not reaches_by_itself(route.channel):
         return None
-    target = next((r for r in others if acknowledges_by_message(r.channel)), None)
+    target = next(
+        (r for r in others if acknowledges_by_message(r.channel) and _from_the_case(case, r)),
+        None,
+    )
     if target is None:
         return None
     notice = render_notice(
@@ -89,12 +103,12 @@ def notify_reply_waiting(
 
 
 def send_status_links(*, email: str, language: str) -> OutboundDelivery | None:
-    """Send the citizen whose address `email` is the links to their open requests and those
-    finished in the last RECENT, to that address only (as stored), in `language` (the
-    page's). Nothing when the address is nobody's or they have no such request; the caller's
-    answer must not say which. The links are signed (see the module's note): asking again,
-    or someone typing the citizen's address, never breaks a link the citizen holds. Four
-    queries; two more when a message is queued."""
+    """Send the citizen whose address `email` is the links to their requests made from that
+    address, open or finished in the last RECENT, to that address only (as stored), in
+    `language` (the page's). Nothing when the address is nobody's or they have no such
+    request; the caller's answer must not say which. The links are signed (see the module's
+    note): asking again, or someone typing the citizen's address, never breaks a link the
+    citizen holds. Four queries; two more when a message is queued."""
     if not acknowledges_by_message(LINKS_CHANNEL):
         return None
     known = citizen_by_contact(kind="email", value=email)
@@ -103,8 +117,11 @@ def send_status_links(*, email: str, language: str) -> OutboundDelivery | None:
         return None
     citizen_id, address = known
     finished = [status.value for status in FINISHED]
+    # Only the requests made from this very address: a record can hold addresses that other
+    # requests tied to it (one giving the citizen's phone number with someone else's email),
+    # and none of those may receive the links to the citizen's other requests.
     cases = list(
-        Case.objects.filter(citizen_id=citizen_id)
+        Case.objects.filter(citizen_id=citizen_id, channel_identity__iexact=address)
         .filter(~Q(status__in=finished) | Q(resolved_at__gte=now() - RECENT))
         .select_related("service")
         .order_by("-last_activity_at", "-id")[:LINKS_LISTED]

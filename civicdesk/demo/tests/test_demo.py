@@ -190,7 +190,9 @@ def test_demo_city_hall_receives_mail_for_its_help_desk_address() -> None:
     assert (account.name, account.is_active) == ("Riverton help desk", True)
     config = account_config(adapter=adapter_for("email"), account=account)
     assert adapter_for("email").own_identities(config) == ("help@riverton.example",)
-    assert config.from_name == "Riverton City Hall"  # replies are signed by the city hall
+    assert (
+        getattr(config, "from_name", "") == "Riverton City Hall"
+    )  # replies are signed by the city hall
 
 
 @pytest.mark.django_db

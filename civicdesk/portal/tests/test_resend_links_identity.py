@@ -49,3 +49,30 @@ def test_an_address_attached_to_someone_elses_record_does_not_get_their_status_l
     client.post("/lost-link/", {"email": "eve@evil.example"})
     to_eve = OutboundDelivery.objects.filter(recipient="eve@evil.example")
     assert not any(jos_case.reference in delivery.body for delivery in to_eve)
+
+
+def test_notices_about_a_case_go_only_to_the_address_it_came_from(riverton: Any) -> None:
+    from civicdesk.cases.services import reply_to_case
+
+    ensure_account(kind="email", name="Help desk", values={"address": "help@riverton.example"})
+    jo = accept_inbound(
+        channel="portal",
+        raw=portal_payload(email="jo@mail.example", phone=PHONE),
+        process_now=True,
+    )
+    jos_case = Case.objects.get(reference=jo.payload.result_reference)
+    # Eve's request ties her address to Jo's record through Jo's phone number.
+    accept_inbound(
+        channel="portal",
+        raw=portal_payload(email="eve@evil.example", phone=PHONE, name="Eve"),
+        process_now=True,
+    )
+    reply_to_case(case=jos_case, author=riverton.ann, body="We have found your bin.")
+    notices = OutboundDelivery.objects.filter(
+        is_automatic=True, thread_reference=jos_case.reference
+    )
+    assert notices.exists()  # the reply waits on the portal: Jo is told where she wrote from
+    assert {n.recipient for n in notices} == {"jo@mail.example"}
+    assert not OutboundDelivery.objects.filter(
+        recipient="eve@evil.example", thread_reference=jos_case.reference
+    ).exists()
