@@ -287,6 +287,24 @@ else:
 # How long a scheduler that died keeps the standby schedulers waiting (see core.leases).
 CIVICDESK_SCHEDULER_LEASE_SECONDS = env_int("CIVICDESK_SCHEDULER_LEASE_SECONDS", 30, minimum=1)
 
+# --- Shared cache -----------------------------------------------------------------------------
+# What every process of one instance must count together (the portal's rate limits): Redis
+# past one machine, files under var/ on one (the web processes and the workers share them);
+# tests keep a cache of their own per process.
+if TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # --- Live updates ---------------------------------------------------------------------------
 # "database": services write events to an outbox the socket process relays (one machine, any
 # number of processes). "redis": straight to the Redis channel layer (past one machine).

@@ -2,9 +2,11 @@
 
 The project had no throttle for web pages (the channels framework limits inbound messages per
 sender in the database, which a page that stores nothing does not use), and one this small
-needs no library: `cache.add` starts a window's counter and `cache.incr` counts in it, both
-atomic in the shared backends (Redis, Memcached, the database) and within one process in the
-local-memory default. Each key remembers when its window ends, for Retry-After.
+needs no library: `cache.add` starts a window's counter and `cache.incr` counts in it. The
+cache is shared by every process of the instance (config.settings CACHES: Redis, where both are
+atomic; files under var/ on one machine, where two requests at the same instant may count as
+one, so a limit can be passed by a request or two, never multiplied by the processes). Each key
+remembers when its window ends, for Retry-After.
 """
 
 from __future__ import annotations
