@@ -21,7 +21,7 @@ def _cache_settings(tmp_path: Path, **env: str) -> dict[str, str]:
         k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CIVICDESK_TESTING"}
     }
     environment |= {"CIVICDESK_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), **env}
-    out = subprocess.run(  # noqa: S603 - our own interpreter and settings module
+    out = subprocess.run(
         [sys.executable, "-c", SHOW],
         env=environment,
         capture_output=True,
