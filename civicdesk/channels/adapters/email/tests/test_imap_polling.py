@@ -262,3 +262,18 @@ def test_a_message_over_the_size_limit_stays_on_the_server(
     assert dovecot_server.flags() == {small: {"\\Seen"}, big: set()}
     assert json.loads(account.poll_cursor)["last_uid"] == big
     assert poll_accounts().errors == 0  # said once
+
+
+def test_review_a_message_over_the_size_limit_stays_visible_after_the_next_poll(
+    riverton: Any, dovecot_server: Dovecot
+) -> None:
+    """Review: the issue asks that a huge message be "stored, flagged with a clear reason, and
+    replayable". The poll skips it, moves the cursor past it and clears the error on the next
+    poll: CivicDesk then holds no trace of it at all."""
+    dovecot_server.append(letter(2) + b"x" * 4096 + b"\r\n")
+    account = imap_account(dovecot_server, max_message_bytes=2048)
+    poll_accounts()
+    poll_accounts()
+    account.refresh_from_db()
+    flagged = InboundPayload.objects.filter(account=account).exclude(error="")
+    assert account.last_poll_error != "" or flagged.exists()
