@@ -131,7 +131,8 @@ def over_limit_reason(payload: RawPayload) -> str | None:
     return (
         f"the message is {size} bytes, over the account's size limit of {limit} bytes: only "
         f"its headers were stored, and it was left on the mail server untouched (IMAP UID "
-        f"{uid}). Raise the account's size limit: the next poll then imports it."
+        f"{uid}). Raise the account's size limit: the next poll then imports it whole, as a "
+        "payload of its own."
     )
 
 

@@ -269,7 +269,8 @@ def test_a_message_over_the_size_limit_stays_on_the_server(
     assert trace.error == (
         f"Invalid payload: the message is {size} bytes, over the account's size limit of 2048 "
         "bytes: only its headers were stored, and it was left on the mail server untouched "
-        f"(IMAP UID {big}). Raise the account's size limit: the next poll then imports it."
+        f"(IMAP UID {big}). Raise the account's size limit: the next poll then imports it whole, "
+        "as a payload of its own."
     )
     assert bytes(trace.body).startswith(b"From: Ann Lee <ann2@example.org>")
     assert b"x" * 10 not in bytes(trace.body)  # the headers alone
