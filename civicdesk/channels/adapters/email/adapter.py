@@ -20,7 +20,7 @@ from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.connection_checks import smtp_connection_checks
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
 from civicdesk.channels.adapters.email.imap_checks import imap_connection_checks
-from civicdesk.channels.adapters.email.imap_polling import poll_mailbox
+from civicdesk.channels.adapters.email.imap_polling import over_limit_reason, poll_mailbox
 from civicdesk.channels.adapters.email.listener import SmtpListener
 from civicdesk.channels.adapters.email.reading import (
     parse_bytes,
@@ -37,6 +37,7 @@ from civicdesk.channels.contracts import (
     DeliveryReceipt,
     DeliveryResult,
     InboundMessage,
+    InvalidPayload,
     Listener,
     ListenerIntake,
     OutgoingMessage,
@@ -55,6 +56,9 @@ class EmailAdapter(ChannelAdapter):
     polls = True
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
+        reason = over_limit_reason(payload)
+        if reason is not None:  # the headers of a message left on the server
+            raise InvalidPayload(reason)
         return read_email(
             payload.body,
             channel=self.kind,
@@ -65,6 +69,8 @@ class EmailAdapter(ChannelAdapter):
     def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
         """A bounce's receipts (see `bounces`); () for any other mail, whose headers alone
         say so (the framework asks of every stored email: the full parse is for bounces)."""
+        if over_limit_reason(payload) is not None:
+            return ()
         envelope = Envelope.from_headers(payload.headers)
         try:
             if not may_be_bounce(parse_head(payload.body), envelope=envelope):
@@ -75,7 +81,9 @@ class EmailAdapter(ChannelAdapter):
         return read_bounce(message, envelope=envelope)
 
     def unread_payload_id(self, payload: RawPayload) -> str | None:
-        return provider_id(parse_bytes(payload.body), payload.body)
+        known = provider_id(parse_bytes(payload.body), payload.body)
+        # Never the id of the whole message, imported once the limit is raised.
+        return f"over-limit:{known}" if over_limit_reason(payload) is not None else known
 
     def polls_account(self, config: EmailConfig) -> bool:
         return config.polls_imap

@@ -9,10 +9,16 @@ Each batch (`imap_batch_size`) is fetched with `BODY.PEEK[]`, which sets no flag
 message is handed to the framework, which stores it durably; only then are the batch's
 messages marked read (\\Seen) or moved, as the account says, and the cursor checkpointed. A
 poll that dies anywhere fetches at most one batch again. A message the adapter cannot read
-is stored all the same (failed, with its reason, replayable) and the others go on.
+is stored all the same (failed, with its reason, replayable) and the others go on. A message
+the folder still holds but whose FETCH answer brought no body stops the cursor before it
+(the poll fails, saying so): it is never passed over as if it had been expunged.
 
-A message over the account's size limit is not fetched: it stays in the folder, untouched,
-and the poll says so (the account's `last_poll_error`), once.
+A message over the account's size limit is not fetched whole: its headers alone are stored
+(BODY.PEEK[HEADER]), marked `IMAP_OVER_LIMIT`, and fail with that reason in the payload
+list; the message stays in the folder, untouched, and the poll says so (the account's
+`last_poll_error`), once. Its UID and size stay in the cursor (`over_limit`): the first poll
+after an administrator raised the limit above its size fetches it again, whole, and imports
+it like any other (the failed headers-only payload stays as the record of the first try).
 """
 
 from __future__ import annotations
@@ -20,12 +26,14 @@ from __future__ import annotations
 import imaplib
 import json
 import logging
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from email import policy
 from email.parser import BytesParser
 from typing import Any
+
+from imapclient.exceptions import ProtocolError
+from imapclient.response_parser import parse_fetch_response
 
 from civicdesk.channels.adapters.email.config import EmailConfig
 from civicdesk.channels.adapters.email.envelope import CONTENT_TYPE, AttachmentLimits, Envelope
@@ -41,25 +49,38 @@ from civicdesk.channels.contracts import PollIntake, RawPayload
 logger = logging.getLogger(__name__)
 
 IMAP_UID = "x-civicdesk-imap-uid"
-_UID = re.compile(rb"\bUID (\d+)")
-_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+# On a payload of a message's headers only: "<size> <limit>", the message's size and the
+# account's limit it was over (see `over_limit_reason`).
+IMAP_OVER_LIMIT = "x-civicdesk-imap-over-limit"
 
 
 @dataclass(frozen=True)
 class ImapCursor:
     uidvalidity: int = 0
     last_uid: int = 0
+    # UID -> size of the messages left in the folder for being over the size limit (their
+    # headers stored, failed): fetched again by the first poll after the limit was raised.
+    over_limit: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str) -> ImapCursor:
         try:
             data = json.loads(text) if text else {}
-            return cls(uidvalidity=int(data["uidvalidity"]), last_uid=int(data["last_uid"]))
-        except (ValueError, KeyError, TypeError):
+            return cls(
+                uidvalidity=int(data["uidvalidity"]),
+                last_uid=int(data["last_uid"]),
+                over_limit={
+                    int(uid): int(size) for uid, size in data.get("over_limit", {}).items()
+                },
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
             return cls()
 
     def dump(self) -> str:
-        return json.dumps({"uidvalidity": self.uidvalidity, "last_uid": self.last_uid})
+        data: dict[str, object] = {"uidvalidity": self.uidvalidity, "last_uid": self.last_uid}
+        if self.over_limit:
+            data["over_limit"] = {str(uid): size for uid, size in sorted(self.over_limit.items())}
+        return json.dumps(data)
 
 
 def envelope_for(raw: bytes, config: EmailConfig) -> Envelope:
@@ -84,14 +105,35 @@ def _base(address: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
-def payload_of(raw: bytes, config: EmailConfig, *, uid: str) -> RawPayload:
-    """The message as the framework stores it: its bytes, and headers as the listener's."""
+def payload_of(
+    raw: bytes, config: EmailConfig, *, uid: str, over_limit: int | None = None
+) -> RawPayload:
+    """The message as the framework stores it: its bytes, and headers as the listener's.
+    `over_limit`: the size of a message over the account's limit, of which `raw` holds only
+    the headers (the payload fails, saying so: `over_limit_reason`)."""
     try:
         envelope = envelope_for(raw, config)
     except Exception:  # headers beyond reading: reading decides what to make of them
         envelope = Envelope(recipients=(config.address,) if config.address else ())
     headers = {**envelope.to_headers(), **AttachmentLimits.of(config).to_headers(), IMAP_UID: uid}
+    if over_limit is not None:
+        headers[IMAP_OVER_LIMIT] = f"{over_limit} {config.max_message_bytes}"
     return RawPayload(body=raw, content_type=CONTENT_TYPE, headers=headers)
+
+
+def over_limit_reason(payload: RawPayload) -> str | None:
+    """Why a payload of a message's headers only holds no message (None for any other)."""
+    marker = payload.headers.get(IMAP_OVER_LIMIT)
+    if marker is None:
+        return None
+    size, _, limit = marker.partition(" ")
+    uid = payload.headers.get(IMAP_UID, "").rpartition(":")[2]
+    return (
+        f"the message is {size} bytes, over the account's size limit of {limit} bytes: only "
+        f"its headers were stored, and it was left on the mail server untouched (IMAP UID "
+        f"{uid}). Raise the account's size limit: the next poll then imports it whole, as a "
+        "payload of its own."
+    )
 
 
 def _check(answer: tuple[str, Sequence[Any]], what: str) -> list[Any]:
@@ -102,39 +144,50 @@ def _check(answer: tuple[str, Sequence[Any]], what: str) -> list[Any]:
     return list(data)
 
 
+def _uid_set(uids: Iterable[int]) -> str:
+    return ",".join(map(str, uids))
+
+
 def _uids_after(session: imaplib.IMAP4, last_uid: int) -> list[int]:
     data = _check(session.uid("SEARCH", f"UID {last_uid + 1}:*"), "searching the folder")
     # "n:*" names the last message even when its UID is below n: keep only the new.
-    return sorted(
-        uid
-        for item in data
-        if isinstance(item, bytes)
-        for uid in map(int, item.split())
-        if uid > last_uid
-    )
+    return sorted(uid for uid in _searched(data) if uid > last_uid)
 
 
-def _fetch(session: imaplib.IMAP4, uids: Sequence[int], items: str) -> dict[int, object]:
-    """UID -> the literal fetched (bytes), or the response line when it carries none."""
-    data = _check(session.uid("FETCH", ",".join(map(str, uids)), items), "fetching messages")
-    found: dict[int, object] = {}
-    for item in data:
-        line = item[0] if isinstance(item, tuple) else item
-        if not isinstance(line, bytes):
-            continue
-        match = _UID.search(line)
-        if match:
-            found[int(match.group(1))] = item[1] if isinstance(item, tuple) else line
+def _searched(data: Sequence[Any]) -> set[int]:
+    return {uid for item in data if isinstance(item, bytes) for uid in map(int, item.split())}
+
+
+def _present(session: imaplib.IMAP4, uids: Sequence[int]) -> set[int]:
+    """Which of `uids` the folder still holds (a UID SEARCH of exactly them)."""
+    if not uids:
+        return set()
+    return _searched(_check(session.uid("SEARCH", f"UID {_uid_set(uids)}"), "searching"))
+
+
+def _fetch(
+    session: imaplib.IMAP4, uids: Sequence[int], items: str, key: bytes = b"BODY[]"
+) -> dict[int, Any]:
+    """UID -> the value of the answer's data item `key` (the message's bytes for BODY[]).
+
+    imaplib hands back a FETCH answer as raw pieces (a literal comes in a tuple, the rest of
+    its line after it), and a server may answer the items in any order (RFC 3501: `BODY[]
+    {n}` before `UID n`), or slip in an unsolicited FETCH (another client changed a flag).
+    IMAPClient's response parser, maintained and made for exactly these pieces, reads each
+    answer whole; only answers that carry both a UID and `key` count."""
+    if not uids:
+        return {}
+    data = _check(session.uid("FETCH", _uid_set(uids), items), "fetching messages")
+    try:
+        answers = parse_fetch_response([item for item in data if item is not None], False, False)
+    except ProtocolError as exc:
+        raise ImapError(f"the server's FETCH answer could not be read: {exc}") from exc
+    found: dict[int, Any] = {}
+    for answer in answers.values():
+        uid = answer.get(b"UID")
+        if isinstance(uid, int) and answer.get(key) is not None:
+            found[uid] = answer[key]
     return found
-
-
-def _sizes(session: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, int]:
-    sizes = {}
-    for uid, line in _fetch(session, uids, "(UID RFC822.SIZE)").items():
-        match = _SIZE.search(line) if isinstance(line, bytes) else None
-        if match:
-            sizes[uid] = int(match.group(1))
-    return sizes
 
 
 def _after_import(session: imaplib.IMAP4, uids: Sequence[int], config: EmailConfig) -> None:
@@ -163,6 +216,56 @@ def _ensure_folder(session: imaplib.IMAP4, folder: str) -> None:
         _check(session.create(quoted(folder)), f"creating the folder {folder}")
 
 
+@dataclass(frozen=True)
+class _Imported:
+    """One batch's outcome: the sizes of the messages over the limit (their headers stored),
+    and the first UID the folder still holds but whose message was not read (None: none)."""
+
+    over_limit: dict[int, int]
+    unread: set[int]
+
+
+def _import(
+    session: imaplib.IMAP4,
+    batch: Sequence[int],
+    config: EmailConfig,
+    intake: PollIntake,
+    uidvalidity: int,
+) -> _Imported:
+    """Store the messages `batch` names (the headers only of those over the size limit,
+    which stay untouched), then mark read or move those stored whole."""
+    sizes = _fetch(session, batch, "(UID RFC822.SIZE)", b"RFC822.SIZE")
+    big = {uid: size for uid, size in sizes.items() if size > config.max_message_bytes}
+    bodies = _fetch(
+        session, [uid for uid in batch if uid in sizes and uid not in big], "(UID BODY.PEEK[])"
+    )
+    heads = _fetch(session, sorted(big), "(UID BODY.PEEK[HEADER])", b"BODY[HEADER]")
+    stored, missing = [], []
+    for uid in batch:
+        name = f"{uidvalidity}:{uid}"
+        if isinstance(bodies.get(uid), bytes):
+            intake.store(payload_of(bodies[uid], config, uid=name))
+            stored.append(uid)
+        elif uid in big and isinstance(heads.get(uid), bytes):
+            intake.store(payload_of(heads[uid], config, uid=name, over_limit=big[uid]))
+        else:
+            missing.append(uid)
+    _after_import(session, stored, config)
+    # Not read: gone (expunged by someone else meanwhile), or the answer lacked it.
+    unread = _present(session, missing)
+    return _Imported(
+        over_limit={uid: size for uid, size in big.items() if uid in heads},
+        unread=unread,
+    )
+
+
+def _unread_error(uid: int) -> ImapError:
+    return ImapError(
+        f"the server's answer held no message for UID {uid}, which is still in the folder; "
+        "the next poll tries it again"
+    )
+
+
 def poll_mailbox(config: EmailConfig, cursor: str, intake: PollIntake) -> None:
     """Store every message after the cursor into `intake`, a batch at a time (see module)."""
     state = ImapCursor.parse(cursor)
@@ -186,22 +289,34 @@ def poll_mailbox(config: EmailConfig, cursor: str, intake: PollIntake) -> None:
         uids = _uids_after(session, state.last_uid)
         waiting = len(uids)
         intake.checkpoint(state.dump(), waiting=waiting)
+        # The limit was raised: the messages left for being over it are fetched again.
+        fitting = [
+            uid for uid, size in state.over_limit.items() if size <= config.max_message_bytes
+        ]
+        if fitting:
+            done = _import(session, sorted(fitting), config, intake, uidvalidity)
+            # Kept: those still too big (none, unless the limit shrank again) or not read.
+            kept = {
+                uid: size
+                for uid, size in state.over_limit.items()
+                if uid not in fitting or uid in done.unread
+            }
+            state = replace(state, over_limit={**kept, **done.over_limit})
+            intake.checkpoint(state.dump(), waiting=waiting)
+            if done.unread:
+                raise _unread_error(min(done.unread))
         for start in range(0, len(uids), config.imap_batch_size):
             batch = uids[start : start + config.imap_batch_size]
-            sizes = _sizes(session, batch)
-            wanted = [uid for uid in batch if sizes.get(uid, 0) <= config.max_message_bytes]
-            oversized += [uid for uid in batch if uid in sizes and uid not in wanted]
-            bodies = _fetch(session, wanted, "(UID BODY.PEEK[])") if wanted else {}
-            stored = []
-            for uid in wanted:
-                raw = bodies.get(uid)
-                if not isinstance(raw, bytes):
-                    continue  # expunged by someone else meanwhile
-                intake.store(payload_of(raw, config, uid=f"{uidvalidity}:{uid}"))
-                stored.append(uid)
-            _after_import(session, stored, config)
+            done = _import(session, batch, config, intake, uidvalidity)
+            oversized += list(done.over_limit)
+            over_limit = {**state.over_limit, **done.over_limit}
+            if done.unread:
+                # The cursor stops before it; what followed it is fetched again (held once).
+                state = ImapCursor(uidvalidity, min(done.unread) - 1, over_limit)
+                intake.checkpoint(state.dump(), waiting=waiting)
+                raise _unread_error(min(done.unread))
             waiting -= len(batch)
-            state = ImapCursor(uidvalidity=uidvalidity, last_uid=batch[-1])
+            state = ImapCursor(uidvalidity, batch[-1], over_limit)
             intake.checkpoint(state.dump(), waiting=waiting)
     if oversized:
         raise ImapError(

@@ -1,9 +1,10 @@
 """A signed-in IMAP session for an email account, and IMAP's faults said in plain words.
 
 The standard library's imaplib: maintained with Python itself, it speaks IMAPS, STARTTLS,
-UID commands and SASL (`authenticate`, for XOAUTH2), which is all polling needs. IMAPClient,
-the maintained alternative, is a friendlier layer over this same imaplib; the few commands
-used here do not need it, so it is not worth a dependency.
+UID commands and SASL (`authenticate`, for XOAUTH2), which is all polling needs. imaplib does
+not parse FETCH answers, though: IMAPClient's response parser (maintained, written for
+imaplib's raw pieces) does that (`imap_polling._fetch`). IMAPClient's client itself, a
+friendlier layer over this same imaplib, would change nothing the few commands here need.
 """
 
 from __future__ import annotations

@@ -253,7 +253,7 @@ def test_a_message_over_the_size_limit_stays_on_the_server(
     small = dovecot_server.append(letter(1))
     big = dovecot_server.append(letter(2) + b"x" * 4096 + b"\r\n")
     account = imap_account(dovecot_server, max_message_bytes=2048)
-    assert poll_accounts().payloads_stored == 1
+    assert poll_accounts().payloads_stored == 2  # the small one, and the big one's headers
     account.refresh_from_db()
     assert account.last_poll_error == (
         "ImapError: 1 message(s) over the account's size limit (2048 bytes) were left in "
@@ -262,3 +262,56 @@ def test_a_message_over_the_size_limit_stays_on_the_server(
     assert dovecot_server.flags() == {small: {"\\Seen"}, big: set()}
     assert json.loads(account.poll_cursor)["last_uid"] == big
     assert poll_accounts().errors == 0  # said once
+    trace = InboundPayload.objects.get(provider_message_id__startswith="over-limit:")
+    assert trace.headers["x-civicdesk-imap-uid"] == f"{dovecot_server.uidvalidity()}:{big}"
+    assert trace.status == PayloadStatus.FAILED
+    size = len(letter(2)) + 4096 + 2
+    assert trace.error == (
+        f"Invalid payload: the message is {size} bytes, over the account's size limit of 2048 "
+        "bytes: only its headers were stored, and it was left on the mail server untouched "
+        f"(IMAP UID {big}). Raise the account's size limit: the next poll then imports it whole, "
+        "as a payload of its own."
+    )
+    assert bytes(trace.body).startswith(b"From: Ann Lee <ann2@example.org>")
+    assert b"x" * 10 not in bytes(trace.body)  # the headers alone
+    assert (trace.provider_message_id or "").startswith("over-limit:")
+
+
+def test_raising_the_size_limit_imports_the_message_left_over_it(
+    riverton: Any, dovecot_server: Dovecot
+) -> None:
+    big = dovecot_server.append(letter(2) + b"x" * 4096 + b"\r\n")
+    account = imap_account(dovecot_server, max_message_bytes=2048)
+    poll_accounts()
+    account.refresh_from_db()
+    assert json.loads(account.poll_cursor)["over_limit"] == {str(big): len(letter(2)) + 4098}
+    later = dovecot_server.append(letter(3))
+
+    configure_account(account=account, values={**account.config, "max_message_bytes": 8192})
+    report = poll_accounts()
+
+    assert report == PollReport(accounts_polled=1, payloads_stored=2, errors=0)
+    whole = InboundPayload.objects.exclude(provider_message_id__startswith="over-limit:")
+    assert sorted(bytes(payload.body) for payload in whole) == [
+        letter(2) + b"x" * 4096 + b"\r\n",
+        letter(3),
+    ]
+    assert all(payload.status == PayloadStatus.PROCESSED for payload in whole)
+    assert dovecot_server.flags() == {big: {"\\Seen"}, later: {"\\Seen"}}
+    assert cursor_of(account) == {"uidvalidity": dovecot_server.uidvalidity(), "last_uid": later}
+    assert poll_accounts().payloads_stored == 0
+
+
+def test_review_a_message_over_the_size_limit_stays_visible_after_the_next_poll(
+    riverton: Any, dovecot_server: Dovecot
+) -> None:
+    """Review: the issue asks that a huge message be "stored, flagged with a clear reason, and
+    replayable". The poll skips it, moves the cursor past it and clears the error on the next
+    poll: CivicDesk then holds no trace of it at all."""
+    dovecot_server.append(letter(2) + b"x" * 4096 + b"\r\n")
+    account = imap_account(dovecot_server, max_message_bytes=2048)
+    poll_accounts()
+    poll_accounts()
+    account.refresh_from_db()
+    flagged = InboundPayload.objects.filter(account=account).exclude(error="")
+    assert account.last_poll_error != "" or flagged.exists()
