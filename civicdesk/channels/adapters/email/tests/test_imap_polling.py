@@ -302,7 +302,7 @@ def test_raising_the_size_limit_imports_the_message_left_over_it(
     assert poll_accounts().payloads_stored == 0
 
 
-def test_review_a_message_over_the_size_limit_stays_visible_after_the_next_poll(
+def test_a_message_over_the_size_limit_stays_visible_after_the_next_poll(
     riverton: Any, dovecot_server: Dovecot
 ) -> None:
     """Review: the issue asks that a huge message be "stored, flagged with a clear reason, and

@@ -1,4 +1,4 @@
-"""Review findings: reading FETCH answers whose UID comes after the message literal.
+"""Reading FETCH answers whose UID comes after the message literal.
 
 RFC 3501 lets a server answer a FETCH's items in any order; some (Exchange among them) put
 `UID n` after `BODY[] {size}`. imaplib then hands back the literal in a tuple whose first
