@@ -21,6 +21,7 @@ from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import (
     case_by_reference,
     case_by_status_token_digest,
+    case_reference_from_payloads,
     references_opened_by,
 )
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
@@ -38,6 +39,7 @@ from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.selectors import (
     ThreadMatch,
+    same_message_payloads,
     sender_identity,
     senders_are_authenticated,
     thread_of_reply,
@@ -73,6 +75,10 @@ def handle_inbound_message(
     case opens its own case under it (never joins another), and a case already opened under it
     (the same payload processed twice) is answered as it stands.
     """
+    if payload_id is not None and (earlier := _case_of_copy(payload_id)):
+        # The same message came to another of our accounts (or over IMAP and SMTP) and is
+        # case work already: one contact, answered as it stands, nothing written twice.
+        return InboundOutcome(case_reference=earlier, opened=False, joined=False)
     names_case = bool(message.case_reference or message.reply_token_digest)
     reserved = bool(reference)
     if reference and not names_case and Case.objects.filter(reference=reference).exists():
@@ -156,6 +162,14 @@ def handle_inbound_message(
         if opened and token and ack_route is not None:
             acknowledge(case, token=token, route=ack_route, sender_name=message.sender_name)
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
+
+
+def _case_of_copy(payload_id: int) -> str:
+    """The case another copy of the payload's message opened or joined, or "". On PostgreSQL
+    this holds the message's lock until the caller's transaction ends (see
+    `same_message_payloads`), so that two copies processed at once make one case."""
+    copies = same_message_payloads(payload_ids=[payload_id]).get(payload_id, [])
+    return case_reference_from_payloads(copies)
 
 
 def may_thread(message: InboundMessage) -> bool:

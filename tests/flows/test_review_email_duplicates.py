@@ -28,22 +28,6 @@ def test_one_mail_to_two_of_our_accounts_in_two_deliveries_opens_one_case(port: 
     assert OutboundDelivery.objects.filter(is_automatic=True).count() == 1
 
 
-def test_strangers_mail_in_a_citizens_name_does_not_silence_the_citizens_acknowledgement(
-    port: int,
-) -> None:
-    bob = "bob@example.net"
-    # Five mails with a forged "From: bob" (anyone can write one), each about something new.
-    for n in range(5):
-        send(port, mail(f"Spam {n}", sender=bob, subject=f"Thing {n}",
-                        message_id=f"forged-{n}@evil.example"))  # fmt: skip
-    # Bob himself writes: his request's acknowledgement must reach him.
-    send(port, mail("My bin was not collected.", sender=bob, subject="Bin",
-                    message_id="real-1@example.net"))  # fmt: skip
-    real = Case.objects.get(subject="Bin")
-    ack = OutboundDelivery.objects.get(thread_reference=real.reference, is_automatic=True)
-    assert ack.status == "sent", ack.last_error
-
-
 def test_a_romanian_mail_without_content_language_is_acknowledged_in_romanian(
     port: int,
 ) -> None:
