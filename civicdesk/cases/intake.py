@@ -34,6 +34,7 @@ from civicdesk.cases.services.bounces import confirm_senders
 from civicdesk.cases.services.links import link_follow_up
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.cases.services.participants import add_participants
+from civicdesk.cases.text_language import language_of
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
@@ -110,7 +111,9 @@ def handle_inbound_message(
             citizen = identify_citizen(
                 contacts=contacts,
                 full_name=message.sender_name,
-                language=message.language,
+                # A new citizen's language, when the channel did not say: the text's. A
+                # known citizen keeps the language they chose (or were given).
+                language=message.language or language_of(f"{message.subject}\n{message.body}"),
                 channel=message.channel,
             )
             # A message about a closed case opens a case of its own, linked to that one.

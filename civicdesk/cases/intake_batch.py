@@ -36,6 +36,7 @@ from civicdesk.cases.services.notices import NoticeRoute
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
 from civicdesk.cases.services.references import next_references
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
+from civicdesk.cases.text_language import language_of
 from civicdesk.channels.selectors import same_message_payloads, sender_identity
 from civicdesk.channels.services import BatchItem, InboundOutcome
 from civicdesk.citizens.services import (
@@ -204,7 +205,8 @@ def _plan(item: BatchItem) -> _Plan | None:
     person = Person(
         contacts=contacts,
         full_name=message.sender_name,
-        language=message.language,
+        # As the one-by-one handler: a new citizen's language, when the channel did not say.
+        language=message.language or language_of(f"{message.subject}\n{message.body}"),
         channel=message.channel,
     )
     return _Plan(item=item, new=new, person=person, at=at, ack_route=ack_route, token=token)
