@@ -40,6 +40,7 @@ from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.selectors import (
     ThreadMatch,
+    own_identities,
     same_message_payloads,
     sender_identity,
     senders_are_authenticated,
@@ -160,7 +161,12 @@ def handle_inbound_message(
             body_html=message.body_html,
         )
         if message.participants:
-            contacts_copied = [(c.kind, c.value) for c in message.participants]
+            # Another of our own addresses copied (the same mail to two of our accounts) is us,
+            # not someone to copy replies to.
+            ours = own_identities(message.channel)
+            contacts_copied = [
+                (c.kind, c.value) for c in message.participants if c.value.casefold() not in ours
+            ]
             add_participants(case=case, contacts=contacts_copied, at=at)
         if opened and token and ack_route is not None:
             acknowledge(case, token=token, route=ack_route, sender_name=message.sender_name)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from civicdesk.cases.events import MessageReceived
-from civicdesk.cases.models import Case, CaseEvent
+from civicdesk.cases.models import Case, CaseEvent, CaseParticipant
 from civicdesk.channels.contracts import RawPayload
 from civicdesk.channels.models import ChannelAccount, InboundPayload, OutboundDelivery
 from civicdesk.channels.services import (
@@ -68,6 +68,8 @@ def _one_contact(first: int, second: int) -> None:
     entries = CaseEvent.objects.filter(case=case, kind=MessageReceived.kind)
     assert list(entries.values_list("payload_id", flat=True)) == [first]
     assert OutboundDelivery.objects.filter(is_automatic=True).count() == 1
+    # Our other address, copied, is us: replies are not copied to it.
+    assert not CaseParticipant.objects.filter(case=case).exists()
 
 
 @pytest.mark.django_db
