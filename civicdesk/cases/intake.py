@@ -41,6 +41,7 @@ from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.selectors import (
     ThreadMatch,
     own_identities,
+    provider_ids_name_the_message,
     same_message_payloads,
     sender_identity,
     senders_are_authenticated,
@@ -77,7 +78,11 @@ def handle_inbound_message(
     case opens its own case under it (never joins another), and a case already opened under it
     (the same payload processed twice) is answered as it stands.
     """
-    if payload_id is not None and (earlier := _case_of_copy(payload_id)):
+    if (
+        payload_id is not None
+        and provider_ids_name_the_message(message.channel)
+        and (earlier := _case_of_copy(payload_id))
+    ):
         # The same message came to another of our accounts (or over IMAP and SMTP) and is
         # case work already: one contact, answered as it stands, nothing written twice.
         return InboundOutcome(case_reference=earlier, opened=False, joined=False)

@@ -37,7 +37,11 @@ from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_c
 from civicdesk.cases.services.references import next_references
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
 from civicdesk.cases.text_language import language_of
-from civicdesk.channels.selectors import same_message_payloads, sender_identity
+from civicdesk.channels.selectors import (
+    provider_ids_name_the_message,
+    same_message_payloads,
+    sender_identity,
+)
 from civicdesk.channels.services import BatchItem, InboundOutcome
 from civicdesk.citizens.services import (
     ContactInput,
@@ -90,7 +94,13 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
     # The same message that came to another of our accounts too (in this batch or not): the
     # one-by-one handler answers it with the case the other copy made. Those left hold their
     # message's lock (PostgreSQL) until the batch commits: a copy arriving meanwhile waits.
-    copies = same_message_payloads(payload_ids=[item.payload_id for item in candidates])
+    copies = same_message_payloads(
+        payload_ids=[
+            item.payload_id
+            for item in candidates
+            if provider_ids_name_the_message(item.message.channel)
+        ]
+    )
     candidates = [item for item in candidates if item.payload_id not in copies]
     if not candidates:
         return {}

@@ -396,6 +396,13 @@ def pending_payload_by_token_digest(token_digest: str) -> InboundPayload | None:
 # --- The same message reaching several of our accounts ----------------------------------------
 
 
+def provider_ids_name_the_message(kind: str) -> bool:
+    """Whether the same provider id on two of the channel's accounts is the same message
+    (email), so that its copies may be looked for (`same_message_payloads`)."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.provider_ids_name_the_message)
+
+
 def same_message_payloads(*, payload_ids: Sequence[int]) -> dict[int, list[int]]:
     """For each of `payload_ids` whose channel's provider ids name the message itself (email:
     see `ChannelAdapter.provider_ids_name_the_message`), the other payloads of its channel that
