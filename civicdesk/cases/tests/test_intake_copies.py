@@ -181,3 +181,21 @@ def test_two_copies_processed_at_once_make_one_case(riverton: Any, settings: Any
     assert not errors, errors
     assert waited  # it did not decide before the first copy's case was committed
     _one_contact(first, second)
+
+
+@pytest.mark.django_db
+def test_ids_a_provider_numbers_per_account_are_never_taken_for_copies() -> None:
+    """Message 42 of one bot is not message 42 of another: only adapters that say their ids
+    name the message (email) have copies."""
+    from civicdesk.channels import registry
+    from civicdesk.channels.selectors import same_message_payloads
+
+    assert "sms_acme" in registry.adapters()  # the tests' channel, numbering ids per account
+    ids = []
+    for n, kind in enumerate(["sms_acme", "sms_acme", "email", "email"]):
+        account = ChannelAccount.objects.create(kind=kind, name=f"Account {n}")
+        payload = InboundPayload.objects.create(
+            channel=kind, account=account, provider_message_id="42", body=b"{}"
+        )
+        ids.append(payload.pk)
+    assert same_message_payloads(payload_ids=ids) == {ids[2]: [ids[3]], ids[3]: [ids[2]]}
