@@ -21,6 +21,7 @@ from civicdesk.cases.models import Case
 from civicdesk.cases.selectors import (
     case_by_reference,
     case_by_status_token_digest,
+    case_reference_from_payloads,
     references_opened_by,
 )
 from civicdesk.cases.services import NewAttachment, open_case, record_citizen_message
@@ -33,11 +34,15 @@ from civicdesk.cases.services.bounces import confirm_senders
 from civicdesk.cases.services.links import link_follow_up
 from civicdesk.cases.services.opening import NewCase
 from civicdesk.cases.services.participants import add_participants
+from civicdesk.cases.text_language import language_of
 from civicdesk.catalogue.selectors import active_service_by_code, service_with_attributes
 from civicdesk.catalogue.services import clean_answers
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.selectors import (
     ThreadMatch,
+    own_identities,
+    provider_ids_name_the_message,
+    same_message_payloads,
     sender_identity,
     senders_are_authenticated,
     thread_of_reply,
@@ -73,6 +78,14 @@ def handle_inbound_message(
     case opens its own case under it (never joins another), and a case already opened under it
     (the same payload processed twice) is answered as it stands.
     """
+    if (
+        payload_id is not None
+        and provider_ids_name_the_message(message.channel)
+        and (earlier := _case_of_copy(payload_id))
+    ):
+        # The same message came to another of our accounts (or over IMAP and SMTP) and is
+        # case work already: one contact, answered as it stands, nothing written twice.
+        return InboundOutcome(case_reference=earlier, opened=False, joined=False)
     names_case = bool(message.case_reference or message.reply_token_digest)
     reserved = bool(reference)
     if reference and not names_case and Case.objects.filter(reference=reference).exists():
@@ -104,7 +117,9 @@ def handle_inbound_message(
             citizen = identify_citizen(
                 contacts=contacts,
                 full_name=message.sender_name,
-                language=message.language,
+                # A new citizen's language, when the channel did not say: the text's. A
+                # known citizen keeps the language they chose (or were given).
+                language=message.language or language_of(f"{message.subject}\n{message.body}"),
                 channel=message.channel,
             )
             # A message about a closed case opens a case of its own, linked to that one.
@@ -130,7 +145,10 @@ def handle_inbound_message(
         # The people a message was copied to receive the case's replies: taken from a message
         # that opens the case or proves its sender, never from one anybody could have written
         # in the citizen's name (a guessed reference and a forged From would copy a stranger).
-        copied = [(c.kind, c.value) for c in message.participants]
+        # Another of our own addresses copied (the same mail to two of our accounts) is us,
+        # not someone to copy replies to.
+        ours = own_identities(message.channel) if message.participants else frozenset()
+        copied = [(c.kind, c.value) for c in message.participants if c.value.casefold() not in ours]
         notes = message.notes
         if copied and not (opened or _proven(message) or _answers_our_message(message, case)):
             names = ", ".join(value for _, value in copied)
@@ -167,6 +185,14 @@ def handle_inbound_message(
         if opened and token and ack_route is not None:
             acknowledge(case, token=token, route=ack_route, sender_name=message.sender_name)
         return InboundOutcome(case_reference=case.reference, opened=opened, joined=not opened)
+
+
+def _case_of_copy(payload_id: int) -> str:
+    """The case another copy of the payload's message opened or joined, or "". On PostgreSQL
+    this holds the message's lock until the caller's transaction ends (see
+    `same_message_payloads`), so that two copies processed at once make one case."""
+    copies = same_message_payloads(payload_ids=[payload_id]).get(payload_id, [])
+    return case_reference_from_payloads(copies)
 
 
 def may_thread(message: InboundMessage) -> bool:

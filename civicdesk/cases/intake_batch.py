@@ -10,7 +10,8 @@ its route, clocks and entries): one query for references already used, one for k
 points, one INSERT each for new citizens, contact points, cases and timeline entries, one lock
 and one read per team for the rota, one UPDATE for the agents given cases. Everything else
 (replies naming a case, messages threading onto an open case, attachments, copied
-participants, anything invalid) is left to the one-by-one handler, which records failures. New
+participants, a message that reached another of our accounts too, anything invalid) is left to
+the one-by-one handler, which records failures. New
 cases on channels that acknowledge by message are acknowledged here as the one-by-one handler
 would (`services.acknowledgement`), in the batch's savepoint: a batch that fails takes its
 acknowledgements with it.
@@ -35,7 +36,12 @@ from civicdesk.cases.services.notices import NoticeRoute
 from civicdesk.cases.services.opening import NewCase, opening_entries, prepare_case
 from civicdesk.cases.services.references import next_references
 from civicdesk.cases.services.timeline import add_entries, announce, build_entry, case_state
-from civicdesk.channels.selectors import sender_identity
+from civicdesk.cases.text_language import language_of
+from civicdesk.channels.selectors import (
+    provider_ids_name_the_message,
+    same_message_payloads,
+    sender_identity,
+)
 from civicdesk.channels.services import BatchItem, InboundOutcome
 from civicdesk.citizens.services import (
     ContactInput,
@@ -83,6 +89,19 @@ def handle_inbound_batch(items: list[BatchItem]) -> dict[int, InboundOutcome]:
     Precondition: inside the caller's transaction (a savepoint: if anything here fails, the
     caller rolls it back and hands every item to the one-by-one handler)."""
     candidates = [item for item in items if _opens_its_own_case(item)]
+    if not candidates:
+        return {}
+    # The same message that came to another of our accounts too (in this batch or not): the
+    # one-by-one handler answers it with the case the other copy made. Those left hold their
+    # message's lock (PostgreSQL) until the batch commits: a copy arriving meanwhile waits.
+    copies = same_message_payloads(
+        payload_ids=[
+            item.payload_id
+            for item in candidates
+            if provider_ids_name_the_message(item.message.channel)
+        ]
+    )
+    candidates = [item for item in candidates if item.payload_id not in copies]
     if not candidates:
         return {}
     reserved = [i.reference for i in candidates if i.reference]
@@ -196,7 +215,8 @@ def _plan(item: BatchItem) -> _Plan | None:
     person = Person(
         contacts=contacts,
         full_name=message.sender_name,
-        language=message.language,
+        # As the one-by-one handler: a new citizen's language, when the channel did not say.
+        language=message.language or language_of(f"{message.subject}\n{message.body}"),
         channel=message.channel,
     )
     return _Plan(item=item, new=new, person=person, at=at, ack_route=ack_route, token=token)

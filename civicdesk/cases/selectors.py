@@ -184,6 +184,21 @@ def references_opened_by(pairs: list[tuple[str, int]]) -> set[tuple[str, int]]:
     return set(rows) & set(pairs)
 
 
+def case_reference_from_payloads(payload_ids: list[int]) -> str:
+    """The reference of the case that the earliest of these payloads opened or joined (the one
+    holding an entry from it), or "": none of them became case work (yet). Sees the entries of
+    the caller's own transaction too (a worker's batch)."""
+    if not payload_ids:
+        return ""
+    found = (
+        CaseEvent.objects.filter(payload_id__in=payload_ids)
+        .order_by("payload_id", "id")
+        .values_list("case__reference", flat=True)
+        .first()
+    )
+    return found or ""
+
+
 def timeline(*, case: Case, public_only: bool) -> QuerySet[CaseEvent]:
     """The case's entries in order. `public_only`: what its citizen may see (rows stored public,
     and never a note, whatever a row says); `cases.presenters` checks the kind once more."""

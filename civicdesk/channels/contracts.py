@@ -391,6 +391,10 @@ class ChannelAdapter(ABC):
     # Whether whoever sends through this channel is authenticated staff or an integration,
     # so that a case reference they name can be trusted (the API: bearer tokens).
     senders_are_authenticated: ClassVar[bool] = False
+    # Whether a provider id names the message itself, whichever of our accounts it came to
+    # (email: its Message-ID and content), rather than a number the provider gives per bot,
+    # page or number. Then the same message reaching two of our accounts is one contact.
+    provider_ids_name_the_message: ClassVar[bool] = False
 
     def verify(self, payload: RawPayload, config: Any) -> None:
         """Raise SignatureMismatch when the payload is not authentic, ReplayedPayload when it is

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from civicdesk.channels import registry
@@ -390,6 +391,65 @@ def pending_payload_by_token_digest(token_digest: str) -> InboundPayload | None:
         .order_by("-id")
         .first()
     )
+
+
+# --- The same message reaching several of our accounts ----------------------------------------
+
+
+def provider_ids_name_the_message(kind: str) -> bool:
+    """Whether the same provider id on two of the channel's accounts is the same message
+    (email), so that its copies may be looked for (`same_message_payloads`)."""
+    adapter = registry.adapters().get(kind)
+    return bool(adapter and adapter.provider_ids_name_the_message)
+
+
+def same_message_payloads(*, payload_ids: Sequence[int]) -> dict[int, list[int]]:
+    """For each of `payload_ids` whose channel's provider ids name the message itself (email:
+    see `ChannelAdapter.provider_ids_name_the_message`), the other payloads of its channel that
+    carry the same provider id, oldest first: the same mail that reached another of our
+    accounts, or came over IMAP and SMTP. Payloads without such copies are left out.
+
+    Precondition: inside the transaction that acts on the answer. On PostgreSQL it first takes
+    a transaction-level advisory lock per message, so that two copies processed at once by two
+    workers are processed one after the other: the second, once the first has committed, finds
+    what the first made of it (SQLite's single writer, `BEGIN IMMEDIATE`, does that by
+    itself). Cost: two indexed queries (three on PostgreSQL), whatever the number of ids.
+    """
+    if not payload_ids:
+        return {}
+    rows = InboundPayload.objects.filter(
+        pk__in=list(payload_ids), provider_message_id__isnull=False
+    ).values_list("pk", "channel", "provider_message_id")
+    adapters = registry.adapters()
+    keyed = {
+        pk: (channel, str(provider_id))
+        for pk, channel, provider_id in rows
+        if (adapter := adapters.get(channel)) is not None and adapter.provider_ids_name_the_message
+    }
+    if not keyed:
+        return {}
+    if connection.vendor == "postgresql":
+        keys = sorted({f"{channel}\n{provider_id}" for channel, provider_id in keyed.values()})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT "
+                "hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS held",
+                [keys],
+            )
+    copies = InboundPayload.objects.filter(
+        channel__in={channel for channel, _ in keyed.values()},
+        provider_message_id__in={provider_id for _, provider_id in keyed.values()},
+        superseded_at__isnull=True,
+    ).order_by("id")
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for pk, channel, provider_id in copies.values_list("pk", "channel", "provider_message_id"):
+        by_key.setdefault((channel, str(provider_id)), []).append(pk)
+    found: dict[int, list[int]] = {}
+    for pk, key in keyed.items():
+        others = [other for other in by_key.get(key, []) if other != pk]
+        if others:
+            found[pk] = others
+    return found
 
 
 def processing_runs_inline() -> bool:

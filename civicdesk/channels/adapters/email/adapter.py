@@ -54,6 +54,9 @@ class EmailAdapter(ChannelAdapter):
     receives_webhooks = False  # mail arrives over SMTP (the listener) or IMAP (polling)
     # Accounts with an IMAP server are polled (besides the SMTP listener, or instead of it).
     polls = True
+    # Message-ID and a digest of what the sender wrote (reading.provider_id): the same mail
+    # copied to two of our addresses, or fetched over IMAP and SMTP, carries one id.
+    provider_ids_name_the_message = True
 
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         reason = over_limit_reason(payload)
