@@ -26,6 +26,7 @@ from civicdesk.channels.adapters.email.reading import (
     parse_head,
     provider_id,
     read_email,
+    sketch_email,
     thread_key_prefix,
 )
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
@@ -36,11 +37,13 @@ from civicdesk.channels.contracts import (
     DeliveryReceipt,
     DeliveryResult,
     InboundMessage,
+    InboundSketch,
     Listener,
     ListenerIntake,
     OutgoingMessage,
     PollIntake,
     RawPayload,
+    SenderContact,
 )
 
 
@@ -58,6 +61,18 @@ class EmailAdapter(ChannelAdapter):
             channel=self.kind,
             envelope=Envelope.from_headers(payload.headers),
             attachment_limits=AttachmentLimits.from_headers(payload.headers),
+        )
+
+    def sketch(self, payload: RawPayload) -> InboundSketch | None:
+        """The provider id and the sender from the headers alone (see `reading.sketch_email`):
+        the listener's 250 and a poll's store wait on this, not on the full read."""
+        found = sketch_email(payload.body, envelope=Envelope.from_headers(payload.headers))
+        if found is None:
+            return None
+        message_id, sender = found
+        return InboundSketch(
+            provider_message_id=message_id,
+            sender=(SenderContact(kind="email", value=sender),),
         )
 
     def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
