@@ -41,7 +41,6 @@ from civicdesk.channels.ingest import (
     backoff,
     failure_text,
     handle_payload,
-    parse_stored_payload,
     process_waiting,
     worker_id,
 )
@@ -58,6 +57,7 @@ from civicdesk.channels.polling import (
     poll_accounts,
 )
 from civicdesk.channels.registry import BatchItem, InboundOutcome
+from civicdesk.channels.stored import parse_stored_payload
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.core.savepoints import savepoint_covers
