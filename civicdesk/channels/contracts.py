@@ -140,10 +140,14 @@ class InboundSketch:
     Both values must be exactly what `parse_inbound` gives for the same payload: the provider
     id deduplicates (a message sketched once and parsed in full once must be one), and the
     sender is what the per-sender rate limit and arrival order go by, and what the
-    own-identity check reads."""
+    own-identity check reads; `carries_message` must be False exactly where `parse_inbound`
+    raises NoMessage (the provider id is then the one `unread_payload_id` gives)."""
 
     provider_message_id: str | None
     sender: tuple[SenderContact, ...] = ()
+    # False: the payload carries no citizen message, only receipts (an email's delivery status
+    # report), as `parse_inbound` would say by raising NoMessage: stored as processed.
+    carries_message: bool = True
 
 
 class DeliveryOutcome(enum.StrEnum):

@@ -240,7 +240,7 @@ def accept_inbound(
     # numbered (which needs to know whether it names a case), it is parsed in full here.
     sketch = None if process_now or reserve_reference else _sketch(adapter, raw)
     if sketch is not None:
-        message, carries_message, parse_error = None, True, ""
+        message, carries_message, parse_error = None, sketch.carries_message, ""
         known_id, sender = sketch.provider_message_id, sketch.sender
     else:
         message, carries_message, parse_error = _parse(adapter, raw)
@@ -250,7 +250,7 @@ def accept_inbound(
     provider_id = guards.storable_text(known_id or "") if known_id else None
     body_digest = idempotency.body_digest(raw)
     status, error = _admission(
-        sender if message is not None or sketch is not None else None,
+        sender if message is not None or (sketch is not None and carries_message) else None,
         parse_error,
         channel=channel,
         adapter=adapter,

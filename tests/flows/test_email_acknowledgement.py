@@ -25,6 +25,7 @@ from civicdesk.channels.adapters.email.imap_polling import payload_of
 from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.models import (
     ChannelAccount,
+    DeliveryStatus,
     InboundPayload,
     OutboundDelivery,
     PayloadStatus,
@@ -124,18 +125,45 @@ def test_a_sender_over_the_rate_limit_is_held(port: int, full_reads: list[bytes]
     assert full_reads == []
 
 
-def test_a_bounce_is_read_in_full_at_once_and_stored_as_receipts(
-    port: int, full_reads: list[bytes]
+@pytest.mark.parametrize(
+    "bounce",
+    [
+        # A delivery status report says so in its headers: stored without the citizen's read.
+        ("bounce_report.eml", "case-riv-2026-000123.3@riverton.example", "nobody@example.net", 0),
+        # A bounce written as plain mail needs the full read to be told from a citizen's mail.
+        (
+            "bounce_plain_qmail.eml",
+            "riv-2026-000987.1234567890ab@riverton.example",
+            "vera.lungu@example.info",
+            1,
+        ),
+    ],
+)
+def test_a_bounce_is_matched_to_its_delivery_and_stored_as_receipts(
+    port: int, full_reads: list[bytes], bounce: tuple[str, str, str, int]
 ) -> None:
-    raw = (CORPUS / "bounce_report.eml").read_bytes()
+    name, our_id, recipient, read_in_full = bounce
     account = ChannelAccount.objects.get(kind="email")
-    bounce = payload_of(raw, EmailConfig(address=HELP), uid="1")
-    stored = accept_stored(channel="email", raw=bounce, account=account).payload
-    # Never left to the worker as a citizen's message: a report, kept as processed.
+    sent = OutboundDelivery.objects.create(
+        channel="email",
+        account=account,
+        recipient=recipient,
+        body="We will send someone.",
+        status=DeliveryStatus.SENT,
+        provider_message_id=our_id,
+    )
+    raw = (CORPUS / name).read_bytes()
+    report = payload_of(raw, EmailConfig(address=HELP), uid="1")
+    stored = accept_stored(channel="email", raw=report, account=account).payload
+    # Never left to the worker as a citizen's message: receipts, kept as processed.
     assert stored.status == PayloadStatus.PROCESSED
-    assert full_reads == [raw]
+    assert len(full_reads) == read_in_full
+    sent.refresh_from_db()
+    assert sent.status == DeliveryStatus.FAILED
     assert process_waiting() == 0
     assert Case.objects.count() == 0
+    # Fetched again: one payload, nothing recorded twice.
+    assert accept_stored(channel="email", raw=report, account=account).is_duplicate
 
 
 def test_a_message_the_full_read_refuses_is_failed_with_its_reason(

@@ -26,6 +26,7 @@ from civicdesk.channels.adapters.email.reading import (
     parse_head,
     provider_id,
     read_email,
+    read_head,
     sketch_email,
     thread_key_prefix,
 )
@@ -70,6 +71,8 @@ class EmailAdapter(ChannelAdapter):
         if found is None:
             return None
         message_id, sender = found
+        if not sender:  # a delivery status report: receipts only (see `parse_receipt`)
+            return InboundSketch(provider_message_id=message_id, carries_message=False)
         return InboundSketch(
             provider_message_id=message_id,
             sender=(SenderContact(kind="email", value=sender),),
@@ -88,7 +91,8 @@ class EmailAdapter(ChannelAdapter):
         return read_bounce(message, envelope=envelope)
 
     def unread_payload_id(self, payload: RawPayload) -> str | None:
-        return provider_id(parse_bytes(payload.body), payload.body)
+        # The headers suffice (the same ones the full read's provider id reads).
+        return provider_id(read_head(payload.body), payload.body)
 
     def polls_account(self, config: EmailConfig) -> bool:
         return config.polls_imap

@@ -120,14 +120,17 @@ def read_head(raw: bytes) -> EmailMessage:
 
 def sketch_email(raw: bytes, *, envelope: Envelope) -> tuple[str, str] | None:
     """(provider id, sender address) of the message `raw` carries, from its headers alone,
-    exactly as `read_email` gives them (its `provider_message_id` and first sender); None for
-    a message `read_email` would not read as a citizen's (a report or a machine's mail that
-    may be a bounce, or no sender at all), which the caller reads in full at once.
+    exactly as `read_email` gives them (its `provider_message_id` and first sender); (provider
+    id, "") for a delivery status report, which `read_email` refuses as such before anything
+    else; None for mail that only the full read can place (a machine's mail that may be a
+    plain bounce, or no sender at all), which the caller reads in full at once.
 
     Cost: the header block split and the few headers named here parsed (From, Reply-To,
     Sender, Date, Subject, Message-ID, Content-Type), plus a digest of the body's bytes."""
     head = read_head(raw)
-    if envelope.sender == "" or is_delivery_report(head):
+    if is_delivery_report(head):
+        return provider_id(head, raw), ""
+    if envelope.sender == "":
         return None
     try:
         _, sender = _sender(head, envelope)
