@@ -427,6 +427,9 @@ class ChannelAdapter(ABC):
         (the workers read it in full). None: no cheaper read, or none for this payload (it
         may be no message, or unreadable): the framework parses it in full at once, as it
         does for every payload of an adapter that does not override this. Must never raise.
+        The payload is stored without what only the full read gives (a new case's status-link
+        digest, its received time): callers that need those (`process_now`,
+        `reserve_reference`) always have it read in full.
         """
         return None
 
