@@ -90,10 +90,9 @@ def over_limit(channel: str, identity: str, *, limit: int) -> bool:
 def _limit_sql(offset: int) -> str:
     quote = connection.ops.quote_name
     meta = InboundPayload._meta
-    column = {name: quote(meta.get_field(name).column) for name in ("channel", "sender_identity")}
-    created = quote(meta.get_field("created_at").column)
+    column = {field.name: quote(field.column) for field in meta.concrete_fields}
     return (
         f"SELECT 1 FROM {quote(meta.db_table)} "  # noqa: S608 - our own names and an int
         f"WHERE {column['channel']} = %s AND {column['sender_identity']} = %s "
-        f"AND {created} >= %s LIMIT 1 OFFSET {int(offset)}"
+        f"AND {column['created_at']} >= %s LIMIT 1 OFFSET {int(offset)}"
     )
