@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -83,6 +84,11 @@ def fresh_database(
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "CIVICDESK_VAR_DIR": str(var_dir),
+        # One key for this process and the servers, workers and commands it starts: a process
+        # that imported pytest (the Dovecot launcher) counts as a test run and writes no key
+        # file, so a `civicdesk email poll` started from it could not read the account's
+        # encrypted IMAP password.
+        "CIVICDESK_SECRET_KEY": secrets.token_urlsafe(50),
         "CIVICDESK_TASK_BACKEND": task_backend,
         "CIVICDESK_LOG_LEVEL": os.environ.get("CIVICDESK_LOG_LEVEL", "WARNING"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),

@@ -72,7 +72,7 @@ def store_payloads(run: str, count: int) -> list[int]:
                 provider_message_id=message.provider_message_id,
                 body=body,
                 status=PayloadStatus.RECEIVED,
-                sender_identity=guards.sender_identity(message),
+                sender_identity=guards.sender_identity(message.sender),
                 reference=next_reference(at=at),
             )
         )

@@ -132,6 +132,24 @@ class InboundMessage:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class InboundSketch:
+    """What admitting a payload needs, read cheaply (an email's headers only): the framework
+    stores the payload on it and leaves the full read (`parse_inbound`) to the workers.
+
+    Both values must be exactly what `parse_inbound` gives for the same payload: the provider
+    id deduplicates (a message sketched once and parsed in full once must be one), and the
+    sender is what the per-sender rate limit and arrival order go by, and what the
+    own-identity check reads; `carries_message` must be False exactly where `parse_inbound`
+    raises NoMessage (the provider id is then the one `unread_payload_id` gives)."""
+
+    provider_message_id: str | None
+    sender: tuple[SenderContact, ...] = ()
+    # False: the payload carries no citizen message, only receipts (an email's delivery status
+    # report), as `parse_inbound` would say by raising NoMessage: stored as processed.
+    carries_message: bool = True
+
+
 class DeliveryOutcome(enum.StrEnum):
     SENT = "sent"
     TEMPORARY_FAILURE = "temporary_failure"
@@ -410,6 +428,18 @@ class ChannelAdapter(ABC):
     def parse_inbound(self, payload: RawPayload) -> InboundMessage:
         """Translate a raw payload; raise InvalidPayload with a clear reason, NoMessage when
         the body carries only receipts."""
+
+    def sketch(self, payload: RawPayload) -> InboundSketch | None:
+        """What admitting `payload` needs (its provider id and sender), read more cheaply than
+        `parse_inbound` reads it, for a payload the framework stores without processing it now
+        (the workers read it in full). None: no cheaper read, or none for this payload (it
+        may be no message, or unreadable): the framework parses it in full at once, as it
+        does for every payload of an adapter that does not override this. Must never raise.
+        The payload is stored without what only the full read gives (a new case's status-link
+        digest, its received time): callers that need those (`process_now`,
+        `reserve_reference`) always have it read in full.
+        """
+        return None
 
     def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
         """The delivery receipts the body carries (a body may carry a message and receipts)."""

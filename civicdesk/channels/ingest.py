@@ -46,10 +46,11 @@ from django.db import connection, transaction
 from django.db.models import F, Min, Q
 
 from civicdesk.channels import registry
-from civicdesk.channels.contracts import InboundMessage, RawPayload
+from civicdesk.channels.contracts import InboundMessage
 from civicdesk.channels.guards import storable_text
 from civicdesk.channels.models import InboundPayload, PayloadStatus
 from civicdesk.channels.registry import InboundOutcome
+from civicdesk.channels.stored import UnreadablePayload, parse_stored_payload, read_stored_payload
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError
 from civicdesk.core.memo import remembered_lookups
@@ -89,20 +90,15 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:120]
 
 
-def parse_stored_payload(payload: InboundPayload) -> InboundMessage:
-    raw = RawPayload(
-        body=bytes(payload.body),
-        content_type=payload.content_type,
-        headers=payload.headers,
-    )
-    return registry.adapter_for(payload.channel).parse_inbound(raw)
-
-
 def handle_payload(payload: InboundPayload, message: InboundMessage | None) -> InboundOutcome:
     """The inbound handler's outcome for one payload (parsed now unless given). Inside the
-    caller's transaction; raises whatever the handler raises."""
+    caller's transaction; raises whatever the handler raises, UnreadablePayload when the
+    payload cannot be read. A payload that turns out to carry no message (receipts only) is
+    done with no case (an empty outcome)."""
     if message is None:
-        message = parse_stored_payload(payload)
+        message = read_stored_payload(payload)
+        if message is None:
+            return InboundOutcome()
     outcome = registry.call_inbound_handler(
         message,
         payload_id=payload.pk,
@@ -117,6 +113,8 @@ def handle_payload(payload: InboundPayload, message: InboundMessage | None) -> I
 def failure_text(exc: BaseException) -> str:
     """What a permanent failure records on the payload: the reason first, then where. A
     reason quoting what was sent may hold a NUL; it is recorded without."""
+    if isinstance(exc, UnreadablePayload):
+        return storable_text(exc.message)  # as the intake records it: the reason alone
     detail = str(exc.message) if isinstance(exc, DomainError) else repr(exc)
     return storable_text(f"{detail}\n\n{traceback.format_exc(limit=8)}")
 

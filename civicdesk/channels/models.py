@@ -211,7 +211,11 @@ class OutboundDelivery(TimeStampedModel):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["recipient", "is_automatic", "created_at"], name="delivery_auto")
+            models.Index(fields=["recipient", "is_automatic", "created_at"], name="delivery_auto"),
+            # A receipt (a bounce, in the listener's acknowledgement) finds its delivery by the
+            # account and the provider id: without this, SQLite (no statistics) read every
+            # delivery of the account through the account's index, 4 ms at 3,000 deliveries.
+            models.Index(fields=["account", "provider_message_id"], name="delivery_receipt_match"),
         ]
 
     def __str__(self) -> str:

@@ -24,9 +24,11 @@ from civicdesk.channels.accounts import account_config, ensure_account
 from civicdesk.channels.contracts import (
     ChannelAdapter,
     InboundMessage,
+    InboundSketch,
     InvalidPayload,
     NoMessage,
     RawPayload,
+    SenderContact,
 )
 from civicdesk.channels.delivery import (
     PrivateMessageRefused,
@@ -39,7 +41,6 @@ from civicdesk.channels.ingest import (
     backoff,
     failure_text,
     handle_payload,
-    parse_stored_payload,
     process_waiting,
     worker_id,
 )
@@ -56,6 +57,7 @@ from civicdesk.channels.polling import (
     poll_accounts,
 )
 from civicdesk.channels.registry import BatchItem, InboundOutcome
+from civicdesk.channels.stored import parse_stored_payload
 from civicdesk.core.clock import now
 from civicdesk.core.errors import DomainError, NotFound
 from civicdesk.core.savepoints import savepoint_covers
@@ -200,9 +202,14 @@ def accept_inbound(
 ) -> Acceptance:
     """Store what a channel delivered and set it on its way. Never loses the payload.
 
-    The payload is parsed once here: the provider id, the sender (for the rate limit and
-    the own-identity check) and, with `process_now`, the message handed to the handler all
-    come from that one parse. With `process_now` the payload is processed before returning
+    The payload is read once here: the provider id, the sender (for the rate limit and the
+    own-identity check) and, with `process_now`, the message handed to the handler all come
+    from that one read. A payload left to the workers is admitted on its adapter's sketch
+    when it has one (`ChannelAdapter.sketch`: email reads the headers only), and stored
+    received; the worker parses it in full, and one that then cannot be read is recorded
+    failed with the reason, as it would have been here (replayable). Without a sketch, and
+    always with `process_now` or `reserve_reference`, it is parsed in full here. With
+    `process_now` the payload is processed before returning
     (the portal and the API answer with the outcome); otherwise the workers' ingest loop
     processes it (or, with the `immediate` task backend, a task right after commit). A
     failure is recorded on the payload, never raised to the sender; a payload the adapter
@@ -228,12 +235,27 @@ def accept_inbound(
     config = account_config(adapter=adapter, account=account)
     if not verified:
         adapter.verify(raw, config)
-    message, carries_message, parse_error = _parse(adapter, raw)
+    # Stored for the workers, a payload may be admitted on the adapter's cheap sketch, read
+    # in full by the worker (see `_sketch`); otherwise, and when it must be processed now or
+    # numbered (which needs to know whether it names a case), it is parsed in full here.
+    sketch = None if process_now or reserve_reference else _sketch(adapter, raw)
+    if sketch is not None:
+        message, carries_message, parse_error = None, sketch.carries_message, ""
+        known_id, sender = sketch.provider_message_id, sketch.sender
+    else:
+        message, carries_message, parse_error = _parse(adapter, raw)
+        known_id = message.provider_message_id if message else _unread_payload_id(adapter, raw)
+        sender = message.sender if message else ()
     # Stored as text: PostgreSQL refuses a NUL, which would leave the payload unstored.
-    known_id = message.provider_message_id if message else _unread_payload_id(adapter, raw)
     provider_id = guards.storable_text(known_id or "") if known_id else None
     body_digest = idempotency.body_digest(raw)
-    status, error = _admission(message, parse_error, adapter=adapter, config=config)
+    status, error = _admission(
+        sender if message is not None or (sketch is not None and carries_message) else None,
+        parse_error,
+        channel=channel,
+        adapter=adapter,
+        config=config,
+    )
     names_case = bool(message and (message.case_reference or message.reply_token_digest))
     reserve = reserve_reference and message is not None and not names_case
     moment = now()
@@ -251,7 +273,7 @@ def accept_inbound(
         "body": raw.body,
         "status": status,
         "error": error,
-        "sender_identity": guards.sender_identity(message) if message else "",
+        "sender_identity": guards.sender_identity(sender),
         "held_until": guards.held_until() if status == PayloadStatus.THROTTLED else None,
         "processed_at": None if carries_message else moment,
     }
@@ -314,14 +336,30 @@ def _set_on_its_way(
 
 
 def _admission(
-    message: InboundMessage | None, parse_error: str, *, adapter: ChannelAdapter, config: object
+    sender: tuple[SenderContact, ...] | None,
+    parse_error: str,
+    *,
+    channel: str,
+    adapter: ChannelAdapter,
+    config: object,
 ) -> tuple[str, str]:
-    """The status a payload is stored with, and why."""
+    """The status a payload is stored with, and why (`sender`: None when it carries no
+    message)."""
     if parse_error:
         return PayloadStatus.FAILED, parse_error
-    if message is None:
+    if sender is None:
         return PayloadStatus.PROCESSED, ""  # receipts only: kept for the record
-    return guards.admission(message, adapter=adapter, config=config)
+    return guards.admission(sender, channel=channel, adapter=adapter, config=config)
+
+
+def _sketch(adapter: ChannelAdapter, raw: RawPayload) -> InboundSketch | None:
+    """The adapter's cheap read for admission (`ChannelAdapter.sketch`); None, and the full
+    parse at once, when it has none or it fails (never raises: the payload is stored)."""
+    try:
+        return adapter.sketch(raw)
+    except Exception:
+        logger.exception("Adapter %s could not sketch a payload; parsed in full", adapter.kind)
+        return None
 
 
 def _parse(adapter: ChannelAdapter, raw: RawPayload) -> tuple[InboundMessage | None, bool, str]:

@@ -237,3 +237,24 @@ def test_receipts_that_arrive_before_the_provider_id_is_recorded_are_applied_in_
         (delivery.pk, "delivered", True),
         (delivery.pk, "read", True),
     ]
+
+
+@pytest.mark.django_db
+def test_a_receipt_finds_its_delivery_by_the_account_and_provider_id_index() -> None:
+    """Not by the account's index alone, which SQLite (no statistics) chose before: every
+    delivery of the account read for each receipt, in the listener's acknowledgement of a
+    bounce."""
+    from django.db import connection
+
+    lookup = OutboundDelivery.objects.filter(
+        channel="email", account_id=1, provider_message_id="x@riverton.example"
+    )
+    sql, params = lookup.order_by("-id")[:1].query.sql_with_params()
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        cursor.execute(explain + sql, params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    if connection.vendor == "sqlite":
+        assert "delivery_receipt_match (account_id=? AND provider_message_id=?)" in plan
+    else:  # PostgreSQL's planner has statistics: an index on the provider id will do
+        assert "Index" in plan

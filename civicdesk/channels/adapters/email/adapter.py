@@ -27,6 +27,8 @@ from civicdesk.channels.adapters.email.reading import (
     parse_head,
     provider_id,
     read_email,
+    read_head,
+    sketch_email,
     thread_key_prefix,
 )
 from civicdesk.channels.adapters.email.sending import send_over_smtp, write_to_outbox
@@ -37,12 +39,14 @@ from civicdesk.channels.contracts import (
     DeliveryReceipt,
     DeliveryResult,
     InboundMessage,
+    InboundSketch,
     InvalidPayload,
     Listener,
     ListenerIntake,
     OutgoingMessage,
     PollIntake,
     RawPayload,
+    SenderContact,
 )
 
 
@@ -69,6 +73,24 @@ class EmailAdapter(ChannelAdapter):
             attachment_limits=AttachmentLimits.from_headers(payload.headers),
         )
 
+    def sketch(self, payload: RawPayload) -> InboundSketch | None:
+        """The provider id and the sender from the headers alone (see `reading.sketch_email`):
+        the listener's 250 and a poll's store wait on this, not on the full read. None for the
+        headers of a message over the size limit: the full read says why it is kept, under an
+        id of its own."""
+        if over_limit_reason(payload) is not None:
+            return None
+        found = sketch_email(payload.body, envelope=Envelope.from_headers(payload.headers))
+        if found is None:
+            return None
+        message_id, sender = found
+        if not sender:  # a delivery status report: receipts only (see `parse_receipt`)
+            return InboundSketch(provider_message_id=message_id, carries_message=False)
+        return InboundSketch(
+            provider_message_id=message_id,
+            sender=(SenderContact(kind="email", value=sender),),
+        )
+
     def parse_receipt(self, payload: RawPayload) -> tuple[DeliveryReceipt, ...]:
         """A bounce's receipts (see `bounces`); () for any other mail, whose headers alone
         say so (the framework asks of every stored email: the full parse is for bounces)."""
@@ -84,7 +106,8 @@ class EmailAdapter(ChannelAdapter):
         return read_bounce(message, envelope=envelope)
 
     def unread_payload_id(self, payload: RawPayload) -> str | None:
-        known = provider_id(parse_bytes(payload.body), payload.body)
+        # The headers suffice (the same ones the full read's provider id reads).
+        known = provider_id(read_head(payload.body), payload.body)
         # Never the id of the whole message, imported once the limit is raised.
         return f"over-limit:{known}" if over_limit_reason(payload) is not None else known
 

@@ -22,7 +22,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Any
 
-from civicdesk.channels.adapters.email.automation import automation_reason
+from civicdesk.channels.adapters.email.automation import automation_reason, is_daemon
 from civicdesk.channels.adapters.email.bounces import is_delivery_report, is_plain_bounce
 from civicdesk.channels.adapters.email.charsets import clean_text, decode_text
 from civicdesk.channels.adapters.email.envelope import AttachmentLimits, Envelope
@@ -107,6 +107,38 @@ def parse_bytes(raw: bytes) -> EmailMessage:
 def parse_head(raw: bytes) -> Message:
     """The message's headers only, as sent (compat32: nothing decoded; the body is not read)."""
     return BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+
+
+def read_head(raw: bytes) -> EmailMessage:
+    """The message's headers only (the body is not split into parts), read as `read_email`
+    reads them: the same split of the header block and the same policy, so that every value
+    taken from it is the one the full read takes."""
+    message = BytesParser(policy=_ReadOncePolicy()).parsebytes(raw, headersonly=True)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def sketch_email(raw: bytes, *, envelope: Envelope) -> tuple[str, str] | None:
+    """(provider id, sender address) of the message `raw` carries, from its headers alone,
+    exactly as `read_email` gives them (its `provider_message_id` and first sender); (provider
+    id, "") for a delivery status report, which `read_email` refuses as such before anything
+    else; None for mail that only the full read can place (a machine's mail that may be a
+    plain bounce, or no sender at all), which the caller reads in full at once.
+
+    Cost: the header block split and the few headers named here parsed (From, Reply-To,
+    Sender, Date, Subject, Message-ID, Content-Type), plus a digest of the body's bytes."""
+    head = read_head(raw)
+    if is_delivery_report(head):
+        return provider_id(head, raw), ""
+    if envelope.sender == "":
+        return None
+    try:
+        _, sender = _sender(head, envelope)
+    except InvalidPayload:
+        return None
+    if is_daemon(sender):
+        return None  # a plain-text bounce, perhaps: only the full read can say
+    return provider_id(head, raw), sender
 
 
 def read_email(
