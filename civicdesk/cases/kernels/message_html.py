@@ -28,22 +28,11 @@ from html.parser import HTMLParser
 
 import nh3
 
+from civicdesk.core.html_policy import DROPPED_WITH_CONTENT, SAFE_ATTRIBUTES, SAFE_TAGS
+
 # Raster images a browser shows inline without running anything (never SVG: it can script).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
-_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
-    "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre",
-    "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "u", "ul",
-}  # fmt: skip
-_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-}
-_CLEAN_CONTENT = {"script", "style", "title", "noscript", "template"}
 _BLOCKS = {
     "blockquote", "div", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ol", "p", "pre",
     "table", "ul",
@@ -90,9 +79,9 @@ def _sanitise(html: str, images: Mapping[str, str]) -> str:
 
     return nh3.clean(
         html,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        clean_content_tags=_CLEAN_CONTENT,
+        tags=set(SAFE_TAGS),
+        attributes=SAFE_ATTRIBUTES,
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
         # cid: must pass the scheme check, which runs first, to reach the filter above.
         url_schemes={"http", "https", "mailto", "tel", "cid"},
         link_rel="noopener noreferrer nofollow",

@@ -14,19 +14,10 @@ from html.parser import HTMLParser
 
 import nh3
 
-_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
-    "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre",
-    "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "u", "ul",
-}  # fmt: skip
-_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-    "blockquote": {"type"},
-}
+from civicdesk.core.html_policy import DROPPED_WITH_CONTENT, SAFE_ATTRIBUTES, SAFE_TAGS
+
+# Quoted history keeps its `type="cite"` (how mail clients mark it) for the quote folder.
+_ATTRIBUTES = {**SAFE_ATTRIBUTES, "blockquote": {"type"}}
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -39,11 +30,11 @@ def sanitise_html(html: str) -> str:
     """HTML safe to show inside a staff page (nh3 with a small allow-list)."""
     return nh3.clean(
         html,
-        tags=_TAGS,
+        tags=set(SAFE_TAGS),
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "mailto", "tel", "cid"},
         link_rel="noopener noreferrer nofollow",
-        clean_content_tags={"script", "style", "title", "noscript", "template"},
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
         attribute_filter=_keep_attribute,
     )
 
