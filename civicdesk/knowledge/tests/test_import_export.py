@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,11 @@ from civicdesk.knowledge.selectors import live_versions
 
 pytestmark = pytest.mark.django_db
 # The project's shared data sits beside the checkout (../shared/data).
-SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+# CIVICDESK_SHARED_DATA names it when the checkout is elsewhere (a CI clone).
+SHARED_DATA = Path(
+    os.environ.get("CIVICDESK_SHARED_DATA")
+    or Path(__file__).resolve().parents[4] / "shared" / "data"
+)
 FAQ_BANK = SHARED_DATA / "faq" / "government_faq_bank.csv"
 
 GOOD_CSV = (
@@ -164,6 +169,9 @@ def test_export_then_import_into_an_empty_base_gives_the_same_articles(
         assert first["visibility"] == "public"
 
 
+@pytest.mark.skipif(
+    not FAQ_BANK.exists(), reason=f"the shared data is not beside this checkout ({FAQ_BANK})"
+)
 def test_the_public_health_faq_bank_imports_whole() -> None:
     output = _run("import", str(FAQ_BANK))
 
